@@ -1,0 +1,365 @@
+"""The catalog: sites, energy sources, equipment, meters, SEUs, drivers, products.
+
+Nothing about one plant lives in code; all of it is rows that users add and
+change at run time. Registering an energy source creates its readings table
+with the measurement columns it declares (see ``engine.readings``).
+
+Every function takes a ``Store`` and returns plain dicts, so the command line,
+the HTTP API and the voice skill can all show the same thing.
+"""
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from . import readings, schema as s
+from .errors import EnmsError, NotFound
+from .identifiers import RESERVED_COLUMNS, sql_identifier
+
+ROLLUPS = ("sum", "mean", "min", "max")
+DERIVATIONS = ("hdd", "cdd")
+
+# What each kind of entry is called in messages, and its table.
+_TABLES = {
+    "site": s.sites, "energy source": s.energy_sources, "equipment": s.equipment,
+    "meter": s.meters, "driver": s.drivers, "product": s.products,
+}
+
+
+def _row(conn, kind: str, name: str) -> dict:
+    """The catalog entry ``name`` of ``kind``; NotFound lists the known names."""
+    table = _TABLES[kind]
+    row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
+    if row is None:
+        known = conn.execute(sa.select(table.c.name).order_by(table.c.name)).scalars().all()
+        listing = ", ".join(known) if known else "none yet"
+        raise NotFound(f"unknown {kind} {name!r} (known: {listing})")
+    return dict(row)
+
+
+def _insert(conn, kind: str, values: dict) -> int:
+    table = _TABLES[kind]
+    exists = conn.execute(sa.select(table.c.id).where(table.c.name == values["name"])).first()
+    if exists:
+        raise EnmsError(f"{kind} {values['name']!r} already exists")
+    return conn.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
+def _positive(value, what: str, allow_zero: bool = True) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if value < 0 or (value == 0 and not allow_zero) or value != value:
+        raise EnmsError(f"{what} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return value
+
+
+# --- sites -----------------------------------------------------------------
+
+def add_site(store, name: str, timezone: str) -> dict:
+    """Add a site; its time zone defines its days and months."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise EnmsError(f"unknown time zone {timezone!r} (use an IANA name such as Europe/Berlin)") from None
+    with store.begin() as conn:
+        _insert(conn, "site", {"name": name, "timezone": timezone})
+    return {"name": name, "timezone": timezone}
+
+
+def _site_for(conn, name: str | None) -> dict:
+    if name is not None:
+        return _row(conn, "site", name)
+    rows = conn.execute(sa.select(s.sites)).mappings().all()
+    if len(rows) == 1:
+        return dict(rows[0])
+    if not rows:
+        raise EnmsError("no site yet: add one first (enms catalog add site NAME --timezone ZONE)")
+    raise EnmsError("several sites exist: say which one (--site NAME)")
+
+
+# --- energy sources --------------------------------------------------------
+
+def add_energy_source(store, name: str, unit: str, kwh_per_unit: float,
+                      columns: list[dict], co2_kg_per_unit: float = 0.0,
+                      tariff_per_unit: float = 0.0, currency: str = "EUR",
+                      description: str = "") -> dict:
+    """Register an energy source and create its readings table.
+
+    columns: dicts with ``name``, ``unit`` and ``kind`` ('energy' for the
+    consumption per interval in ``unit``, exactly one; 'measure' for the rest).
+
+    Example::
+
+        add_energy_source(store, "natural_gas", "m3", 10.55, [
+            {"name": "consumption_m3", "unit": "m3", "kind": "energy"},
+            {"name": "flow_rate_m3h", "unit": "m3/h", "kind": "measure"},
+            {"name": "pressure_bar", "unit": "bar", "kind": "measure"}])
+    """
+    sql_identifier(name, "energy source name")
+    kwh_per_unit = _positive(kwh_per_unit, "kwh_per_unit", allow_zero=False)
+    co2_kg_per_unit = _positive(co2_kg_per_unit, "co2_kg_per_unit")
+    tariff_per_unit = _positive(tariff_per_unit, "tariff_per_unit")
+    columns = _check_columns(columns)
+    with store.begin() as conn:
+        source_id = _insert(conn, "energy source", {
+            "name": name, "unit": unit, "kwh_per_unit": kwh_per_unit,
+            "co2_kg_per_unit": co2_kg_per_unit, "tariff_per_unit": tariff_per_unit,
+            "currency": currency, "description": description})
+        conn.execute(s.source_columns.insert(), [
+            {"source_id": source_id, "position": i, **c} for i, c in enumerate(columns)])
+        readings.create_table(conn, name, columns)
+    return get_energy_source(store, name)
+
+
+def _check_columns(columns: list[dict]) -> list[dict]:
+    checked, seen = [], set()
+    for column in columns:
+        name = sql_identifier(column.get("name"), "column name")
+        if name in RESERVED_COLUMNS or name in seen:
+            raise EnmsError(f"column name {name!r} is reserved or repeated")
+        kind = column.get("kind", "measure")
+        if kind not in ("energy", "measure"):
+            raise EnmsError(f"column {name!r}: kind must be 'energy' or 'measure', got {kind!r}")
+        seen.add(name)
+        checked.append({"name": name, "unit": str(column.get("unit") or ""), "kind": kind})
+    if sum(c["kind"] == "energy" for c in checked) != 1:
+        raise EnmsError("an energy source needs exactly one column of kind 'energy' "
+                        "(its consumption per interval, e.g. consumption_m3)")
+    return checked
+
+
+def add_source_column(store, source: str, name: str, unit: str) -> dict:
+    """Add a measurement column to an existing source and its readings table."""
+    column = _check_columns([{"name": name, "unit": unit, "kind": "measure"},
+                             {"name": "x_placeholder", "unit": "", "kind": "energy"}])[0]
+    with store.begin() as conn:
+        src = _row(conn, "energy source", source)
+        taken = conn.execute(sa.select(s.source_columns.c.name).where(
+            s.source_columns.c.source_id == src["id"])).scalars().all()
+        if name in taken:
+            raise EnmsError(f"energy source {source!r} already has a column {name!r}")
+        conn.execute(s.source_columns.insert().values(
+            source_id=src["id"], position=len(taken), **column))
+        readings.add_column(conn, source, name)
+    return get_energy_source(store, source)
+
+
+def source_columns(conn, source_id: int) -> list[dict]:
+    rows = conn.execute(sa.select(s.source_columns).where(
+        s.source_columns.c.source_id == source_id).order_by(s.source_columns.c.position))
+    return [{"name": r.name, "unit": r.unit, "kind": r.kind} for r in rows]
+
+
+def get_energy_source(store, name: str) -> dict:
+    with store.begin() as conn:
+        src = _row(conn, "energy source", name)
+        src["columns"] = source_columns(conn, src["id"])
+    src["energy_column"] = next(c["name"] for c in src["columns"] if c["kind"] == "energy")
+    src["readings_table"] = readings.table_name(name)
+    return src
+
+
+# --- equipment, meters, products --------------------------------------------
+
+def add_equipment(store, name: str, type: str = "", rated_power_kw: float | None = None,
+                  description: str = "", site: str | None = None) -> dict:
+    with store.begin() as conn:
+        site_row = _site_for(conn, site)
+        _insert(conn, "equipment", {
+            "name": name, "site_id": site_row["id"], "type": type, "description": description,
+            "rated_power_kw": _positive(rated_power_kw, "rated power [kW]", allow_zero=False)})
+    return get_entry(store, "equipment", name)
+
+
+def add_meter(store, name: str, equipment: str, source: str, interval_s: int | None = None,
+              counter_max: float | None = None, description: str = "") -> dict:
+    """A meter measures one energy source on one piece of equipment."""
+    with store.begin() as conn:
+        eq = _row(conn, "equipment", equipment)
+        src = _row(conn, "energy source", source)
+        _insert(conn, "meter", {
+            "name": name, "equipment_id": eq["id"], "source_id": src["id"],
+            "interval_s": int(_positive(interval_s, "interval [s]", allow_zero=False))
+            if interval_s else None,
+            "counter_max": _positive(counter_max, "counter maximum", allow_zero=False),
+            "description": description})
+    return get_entry(store, "meter", name)
+
+
+def add_product(store, name: str, unit: str = "units", description: str = "") -> dict:
+    with store.begin() as conn:
+        _insert(conn, "product", {"name": name, "unit": unit, "description": description})
+    return get_entry(store, "product", name)
+
+
+# --- drivers ----------------------------------------------------------------
+
+def add_driver(store, name: str, unit: str, rollup: str = "sum", description: str = "",
+               derived_from: str | None = None, derivation: str | None = None,
+               base_temp_c: float | None = None, product: str | None = None) -> dict:
+    """Add a relevant variable.
+
+    A measured driver has readings and rolls up to a day by ``rollup``. A
+    derived one (``derivation`` 'hdd' or 'cdd') is computed per day from the
+    daily mean of ``derived_from`` (an outdoor air temperature) with
+    ``base_temp_c``: HDD = max(0, base - Tmean), CDD = max(0, Tmean - base).
+    """
+    sql_identifier(name, "driver name")
+    if rollup not in ROLLUPS:
+        raise EnmsError(f"driver {name!r}: rollup must be one of {', '.join(ROLLUPS)}, got {rollup!r}")
+    values = {"name": name, "unit": unit, "rollup": rollup, "kind": "measured",
+              "description": description}
+    with store.begin() as conn:
+        if derivation is not None or derived_from is not None:
+            if derivation not in DERIVATIONS:
+                raise EnmsError(f"driver {name!r}: derivation must be 'hdd' or 'cdd', got {derivation!r}")
+            if derived_from is None or base_temp_c is None:
+                raise EnmsError(f"driver {name!r}: a degree-day driver needs --from (the outdoor "
+                                "temperature driver) and --base-temp")
+            parent = _row(conn, "driver", derived_from)
+            if parent["kind"] != "measured" or parent["rollup"] != "mean":
+                raise EnmsError(f"driver {name!r}: degree days come from a measured temperature "
+                                f"with rollup 'mean'; {derived_from!r} is not one")
+            values.update(kind="derived", derived_from_id=parent["id"], derivation=derivation,
+                          base_temp_c=float(base_temp_c), rollup="sum")
+        if product is not None:
+            values["product_id"] = _row(conn, "product", product)["id"]
+        _insert(conn, "driver", values)
+    return get_entry(store, "driver", name)
+
+
+# --- SEUs ------------------------------------------------------------------
+
+def seu_name(equipment: str, source: str) -> str:
+    """An SEU's display name: 'Boiler-1 natural_gas'."""
+    return f"{equipment} {source}"
+
+
+def add_seu(store, equipment: str, source: str, drivers: list[str] = (),
+            description: str = "") -> dict:
+    """A significant energy use: one piece of equipment on one energy source."""
+    with store.begin() as conn:
+        eq = _row(conn, "equipment", equipment)
+        src = _row(conn, "energy source", source)
+        if conn.execute(sa.select(s.seus.c.id).where(
+                s.seus.c.equipment_id == eq["id"], s.seus.c.source_id == src["id"])).first():
+            raise EnmsError(f"SEU {seu_name(equipment, source)!r} already exists")
+        seu_id = conn.execute(s.seus.insert().values(
+            equipment_id=eq["id"], source_id=src["id"], description=description)
+        ).inserted_primary_key[0]
+        _set_seu_drivers(conn, seu_id, drivers)
+    return get_seu(store, equipment, source)
+
+
+def set_seu_drivers(store, equipment: str, source: str, drivers: list[str]) -> dict:
+    """Replace an SEU's default (candidate) drivers."""
+    with store.begin() as conn:
+        seu = _seu_row(conn, equipment, source)
+        conn.execute(s.seu_drivers.delete().where(s.seu_drivers.c.seu_id == seu["id"]))
+        _set_seu_drivers(conn, seu["id"], drivers)
+    return get_seu(store, equipment, source)
+
+
+def _set_seu_drivers(conn, seu_id: int, drivers) -> None:
+    ids = [_row(conn, "driver", d)["id"] for d in dict.fromkeys(drivers)]
+    if ids:
+        conn.execute(s.seu_drivers.insert(), [{"seu_id": seu_id, "driver_id": i} for i in ids])
+
+
+def _seu_query():
+    return (sa.select(s.seus.c.id, s.seus.c.description,
+                      s.equipment.c.name.label("equipment"),
+                      s.energy_sources.c.name.label("source"),
+                      s.energy_sources.c.unit)
+            .join(s.equipment, s.equipment.c.id == s.seus.c.equipment_id)
+            .join(s.energy_sources, s.energy_sources.c.id == s.seus.c.source_id))
+
+
+def _seu_row(conn, equipment: str, source: str) -> dict:
+    row = conn.execute(_seu_query().where(s.equipment.c.name == equipment,
+                                          s.energy_sources.c.name == source)).mappings().first()
+    if row is None:
+        known = [seu_name(r.equipment, r.source) for r in conn.execute(_seu_query())]
+        raise NotFound(f"unknown SEU {seu_name(equipment, source)!r} "
+                       f"(known: {', '.join(sorted(known)) or 'none yet'})")
+    return dict(row)
+
+
+def _seu_dict(conn, row) -> dict:
+    seu = dict(row)
+    seu["name"] = seu_name(seu["equipment"], seu["source"])
+    seu["drivers"] = conn.execute(
+        sa.select(s.drivers.c.name).join(s.seu_drivers, s.seu_drivers.c.driver_id == s.drivers.c.id)
+        .where(s.seu_drivers.c.seu_id == seu["id"]).order_by(s.drivers.c.name)).scalars().all()
+    seu["meters"] = conn.execute(
+        sa.select(s.meters.c.name).join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id)
+        .join(s.energy_sources, s.energy_sources.c.id == s.meters.c.source_id)
+        .where(s.equipment.c.name == seu["equipment"], s.energy_sources.c.name == seu["source"])
+        .order_by(s.meters.c.name)).scalars().all()
+    return seu
+
+
+def get_seu(store, equipment: str, source: str) -> dict:
+    with store.begin() as conn:
+        return _seu_dict(conn, _seu_row(conn, equipment, source))
+
+
+# --- listing and showing -----------------------------------------------------
+
+_LIST_QUERIES = {
+    "site": lambda: sa.select(s.sites.c.name, s.sites.c.timezone),
+    "energy source": lambda: sa.select(
+        s.energy_sources.c.name, s.energy_sources.c.unit, s.energy_sources.c.kwh_per_unit,
+        s.energy_sources.c.co2_kg_per_unit, s.energy_sources.c.tariff_per_unit,
+        s.energy_sources.c.currency),
+    "equipment": lambda: sa.select(
+        s.equipment.c.name, s.equipment.c.type, s.equipment.c.rated_power_kw,
+        s.sites.c.name.label("site"), s.equipment.c.description
+    ).join(s.sites, s.sites.c.id == s.equipment.c.site_id),
+    "meter": lambda: sa.select(
+        s.meters.c.name, s.equipment.c.name.label("equipment"),
+        s.energy_sources.c.name.label("source"), s.meters.c.interval_s, s.meters.c.counter_max
+    ).join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id
+           ).join(s.energy_sources, s.energy_sources.c.id == s.meters.c.source_id),
+    "driver": lambda: sa.select(
+        s.drivers.c.name, s.drivers.c.unit, s.drivers.c.rollup, s.drivers.c.kind,
+        s.drivers.c.derivation, s.drivers.c.base_temp_c,
+        sa.func.coalesce(s.products.c.name, None).label("product")
+    ).outerjoin(s.products, s.products.c.id == s.drivers.c.product_id),
+    "product": lambda: sa.select(s.products.c.name, s.products.c.unit, s.products.c.description),
+}
+KINDS = tuple(_LIST_QUERIES) + ("seu",)
+
+
+def list_entries(store, kind: str) -> list[dict]:
+    """All entries of one kind ('site', 'energy source', ..., 'seu'), by name."""
+    with store.begin() as conn:
+        if kind == "seu":
+            rows = conn.execute(_seu_query().order_by(s.equipment.c.name, s.energy_sources.c.name))
+            return [_seu_dict(conn, r) for r in rows.mappings()]
+        if kind not in _LIST_QUERIES:
+            raise EnmsError(f"unknown catalog kind {kind!r} (known: {', '.join(KINDS)})")
+        query = _LIST_QUERIES[kind]()
+        name = query.selected_columns[0]
+        return [dict(r) for r in conn.execute(query.order_by(name)).mappings()]
+
+
+def get_entry(store, kind: str, name: str) -> dict:
+    """One entry by name, with what other entries say about it."""
+    if kind == "energy source":
+        return get_energy_source(store, name)
+    for entry in list_entries(store, kind):
+        if entry["name"] == name:
+            return entry
+    with store.begin() as conn:
+        _row(conn, kind, name)  # raises NotFound with the known names
+    raise AssertionError("unreachable")
+
+
+def counts(store) -> dict:
+    """How many entries of each kind the catalog holds."""
+    with store.begin() as conn:
+        result = {kind: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                  for kind, t in _TABLES.items()}
+        result["seu"] = conn.execute(sa.select(sa.func.count()).select_from(s.seus)).scalar()
+    return result

@@ -1,0 +1,624 @@
+"""Importing readings and driver values from CSV, and bulk loads from arrays.
+
+Readings CSV (one energy source per file)::
+
+    timestamp,meter,consumption_m3,flow_rate_m3h,pressure_bar
+    2025-01-01 00:00,M-Boiler-1-NG,41.2,41.2,2.1
+
+Drivers CSV, long (``timestamp,driver,value``) or wide
+(``timestamp,outdoor_temp_c,production_count``).
+
+Timestamps: ``YYYY-MM-DD HH:MM[:SS]`` in the site's local time, or with an
+explicit UTC offset / ``Z``; ``YYYY-MM-DD`` is a whole local day and
+``YYYY-MM`` a whole local month. A timestamp marks the START of its interval
+unless ``label='end'``. The interval length is the ``duration_s`` column if
+present, else the day or month, else the meter's declared interval, else the
+typical spacing of that meter's rows in the file.
+
+Counter files (``counter=True``) carry cumulative register values in the
+energy column; consecutive readings become interval energies, a drop is a
+rollover (meter's ``counter_max``) or a reset to zero.
+
+A file loads in one transaction with its rollups: all good rows or, on a
+crash, nothing. Rejected rows are listed with line and reason and written to
+``<file>.rejects.csv``; ``strict=True`` rejects the whole file instead.
+"""
+import csv
+import getpass
+import hashlib
+import math
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from . import readings, rollups, schema as s
+from .catalog import get_energy_source
+from .errors import EnmsError
+from .localtime import DAY_S, local_offsets, offset_segments, utc_iso
+
+TIME_HEADERS = ("timestamp", "time", "datetime", "ts", "date")
+MAX_REJECTS_LISTED = 20
+
+
+class _StrictRollback(Exception):
+    """Raised inside the import transaction to undo it (strict mode)."""
+
+
+@dataclass
+class Reject:
+    line: int
+    reason: str
+    fields: list = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    """What an import did; ``exit_code`` 0 clean, 3 rows rejected, 2 nothing loaded."""
+    file: str
+    kind: str
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_duplicate: int = 0
+    rejects: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    rejects_file: str | None = None
+    loaded: bool = True
+    first_ts: str | None = None
+    last_ts: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if not self.loaded:
+            return 2
+        return 3 if self.rejects else 0
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file, "kind": self.kind, "rows_read": self.rows_read,
+            "rows_inserted": self.rows_inserted, "rows_duplicate": self.rows_duplicate,
+            "rows_rejected": len(self.rejects), "loaded": self.loaded,
+            "first_ts": self.first_ts, "last_ts": self.last_ts,
+            "rejects_file": self.rejects_file, "notes": self.notes,
+            "rejects": [{"line": r.line, "reason": r.reason} for r in self.rejects],
+        }
+
+
+# --- reading the file --------------------------------------------------------
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise EnmsError(f"{path}: the file is empty (a header line is needed)")
+            rows, lines = [], []
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except FileNotFoundError:
+        raise EnmsError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EnmsError(f"{path}: not a readable CSV file ({exc})") from None
+    return [h.strip().lower() for h in header], rows, lines
+
+
+def _time_column(path, header) -> int:
+    for name in TIME_HEADERS:
+        if name in header:
+            return header.index(name)
+    raise EnmsError(f"{path}, line 1: no time column (expected one of {', '.join(TIME_HEADERS)})")
+
+
+@dataclass
+class _Times:
+    """Parsed timestamps: UTC start [s], natural duration [s] or 0, or an error."""
+    ts: np.ndarray
+    natural_s: np.ndarray
+    errors: dict
+
+
+def _parse_times(texts: list[str], tz: str) -> _Times:
+    """Parse timestamps; naive ones are site-local and checked against DST."""
+    n = len(texts)
+    texts = [t.strip() for t in texts]
+    errors = {}
+    local = np.zeros(n, dtype=np.int64)
+    aware = np.zeros(n, dtype=bool)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy only warns about offsets
+            local = np.array(texts, dtype="datetime64[s]").astype(np.int64)
+    except (ValueError, UserWarning, DeprecationWarning):
+        for i, text in enumerate(texts):
+            try:
+                parsed = datetime.fromisoformat(text.replace(" T", "T"))
+            except ValueError:
+                errors[i] = f"unparseable time {text!r}"
+                continue
+            if parsed.tzinfo is not None:
+                local[i] = int(parsed.timestamp())
+                aware[i] = True
+            else:
+                local[i] = int(parsed.replace(tzinfo=timezone.utc).timestamp())
+    lengths = np.array([len(t) for t in texts])
+    is_month, is_day = lengths == 7, lengths == 10
+    utc = _local_to_utc(local, tz, errors, aware, texts)
+    natural = np.zeros(n, dtype=np.int64)
+    if is_day.any() or is_month.any():
+        # A day or month ends at the next local midnight / first of month.
+        ends = local.astype("datetime64[s]")
+        ends = np.where(is_month, (ends.astype("datetime64[M]") + 1).astype("datetime64[s]"),
+                        ends + np.timedelta64(DAY_S, "s")).astype(np.int64)
+        end_utc = _local_to_utc(ends, tz, {}, np.zeros(n, dtype=bool), texts)
+        natural = np.where(is_day | is_month, end_utc - utc, 0)
+    return _Times(utc, natural, errors)
+
+
+def _local_to_utc(local, tz, errors, aware, texts) -> np.ndarray:
+    """Site-local epoch seconds to UTC; flags times DST skips or repeats."""
+    if len(local) == 0:
+        return local
+    segments = offset_segments(tz, int(local.min()) - 2 * DAY_S, int(local.max()) + 2 * DAY_S)
+    candidates = sorted({o for _, o in segments})
+    valid = np.zeros((len(candidates), len(local)), dtype=bool)
+    for k, offset in enumerate(candidates):
+        valid[k] = local_offsets(segments, local - offset) == offset
+    count = valid.sum(axis=0)
+    chosen = np.array(candidates)[np.argmax(valid, axis=0)]
+    for i in np.flatnonzero((count != 1) & ~aware):
+        if i not in errors:
+            what = "does not exist" if count[i] == 0 else "is ambiguous"
+            errors[int(i)] = (f"time {texts[i]!r} {what} in {tz} (daylight-saving change); "
+                              "give a UTC offset such as +01:00")
+    return np.where(aware, local, local - chosen)
+
+
+def _parse_numbers(texts: list[str], column: str, errors: dict) -> np.ndarray:
+    """Floats from text; empty cells are missing (NaN), never 0."""
+    values = np.full(len(texts), np.nan)
+    for i, text in enumerate(texts):
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            errors.setdefault(i, f"{column}: not a number: {text!r}")
+            continue
+        values[i] = value
+    return values
+
+
+# --- intervals -----------------------------------------------------------------
+
+def _durations(keys, ts, natural_s, explicit_s, declared_s: dict, ok) -> tuple[np.ndarray, dict]:
+    """Interval length of each row [s], and errors for rows where none can be told."""
+    duration = np.where(explicit_s > 0, explicit_s, natural_s).astype(np.int64)
+    errors = {}
+    for key in np.unique(keys[ok]):
+        rows = np.flatnonzero(ok & (keys == key))
+        need = rows[duration[rows] <= 0]
+        if len(need) == 0:
+            continue
+        if declared_s.get(int(key)):
+            duration[need] = declared_s[int(key)]
+            continue
+        spacing = np.diff(np.unique(ts[rows]))
+        if len(spacing) == 0:
+            for i in need:
+                errors[int(i)] = "cannot tell the interval of a single reading: add a duration_s column"
+            continue
+        duration[need] = int(np.median(spacing))
+    return duration, errors
+
+
+def _overlaps(keys, ts, duration, ok) -> dict:
+    """Rows that overlap the previous reading of the same key in the file."""
+    errors = {}
+    index = np.flatnonzero(ok)
+    order = index[np.lexsort((ts[index], keys[index]))]
+    for prev, cur in zip(order, order[1:]):
+        if keys[prev] == keys[cur] and ts[prev] + duration[prev] > ts[cur] and ts[prev] != ts[cur]:
+            errors[int(cur)] = (f"overlaps the reading at line {{line:{prev}}} "
+                                "(two resolutions for the same time would count energy twice)")
+    return errors
+
+
+def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dict]:
+    """Rows repeating (key, ts) in the file: identical repeats are dropped,
+    differing ones are all rejected (which one is right is unknown)."""
+    keep = ok.copy()
+    errors = {}
+    index = np.flatnonzero(ok)
+    order = index[np.lexsort((ts[index], keys[index]))]
+    same_key = (keys[order][1:] == keys[order][:-1]) & (ts[order][1:] == ts[order][:-1])
+    for j in np.flatnonzero(same_key):
+        first, second = order[j], order[j + 1]
+        identical = all((v[first] == v[second]) or (np.isnan(v[first]) and np.isnan(v[second]))
+                        for v in values)
+        keep[second] = False
+        if not identical:
+            errors[int(first)] = f"same time as line {{line:{second}}} with a different value"
+            errors[int(second)] = f"same time as line {{line:{first}}} with a different value"
+    return keep, errors
+
+
+# --- counters --------------------------------------------------------------------
+
+def _counter_intervals(conn, target, meter_ids, ts, counter, counter_max: dict, notes, lines):
+    """Turn cumulative register readings into interval rows.
+
+    Returns (row index of each interval's end reading, start ts, duration,
+    energy, counter_end). Each meter's first reading in the file pairs with
+    the last stored reading before it, if any.
+    """
+    out = []
+    for meter in np.unique(meter_ids):
+        rows = np.flatnonzero((meter_ids == meter) & ~np.isnan(counter))
+        rows = rows[np.argsort(ts[rows])]
+        if len(rows) == 0:
+            continue
+        prior = conn.execute(
+            sa.select(target.c.ts, target.c.duration_s, target.c.counter_end)
+            .where(target.c.meter_id == int(meter), target.c.ts < int(ts[rows[0]]),
+                   target.c.counter_end.is_not(None))
+            .order_by(target.c.ts.desc()).limit(1)).first()
+        prev_ts = prev_value = None
+        if prior is not None:
+            prev_ts, prev_value = prior.ts + prior.duration_s, prior.counter_end
+        else:
+            notes.append(f"meter {int(meter)}: the first reading (line {lines[rows[0]]}) "
+                         "only anchors the counter")
+        for i in rows:
+            if prev_ts is not None and ts[i] > prev_ts:
+                delta = counter[i] - prev_value
+                if delta < 0:
+                    top = counter_max.get(int(meter))
+                    if top:
+                        delta = counter[i] + top - prev_value
+                        notes.append(f"line {lines[i]}: counter rolled over at {top:g}")
+                    else:
+                        delta = counter[i]
+                        notes.append(f"line {lines[i]}: counter reset (dropped from "
+                                     f"{prev_value:g} to {counter[i]:g}); counted from zero")
+                out.append((i, prev_ts, ts[i] - prev_ts, delta, counter[i]))
+            prev_ts, prev_value = ts[i], counter[i]
+    if not out:
+        return (np.array([], dtype=np.int64),) * 3 + (np.array([]),) * 2
+    idx, start, dur, energy, end = map(np.array, zip(*out))
+    return idx.astype(np.int64), start.astype(np.int64), dur.astype(np.int64), energy, end
+
+
+# --- loading arrays (used by CSV import, the demo and live ingest) ----------------
+
+def load_readings(conn, source: dict, batch: readings.Batch, progress=None) -> tuple[int, np.ndarray]:
+    """Insert a batch into a source's readings table and refresh the daily rollups.
+
+    Returns (rows inserted, indices of rows that clash with stored values).
+    Raises EnmsError when the rows overlap stored readings of another
+    resolution, which would count energy twice.
+    """
+    target = readings.table(source["name"], [c["name"] for c in source["columns"]])
+    columns = batch.columns()
+    inserted = readings.insert(conn, target, columns, progress=progress)
+    conflicts = np.array([], dtype=np.int64)
+    if inserted < len(batch):
+        conflicts = readings.find_conflicts(conn, target, columns)
+    _refresh_meter_rollups(conn, target, source["energy_column"], batch.meter_id,
+                           batch.ts, batch.duration_s)
+    return inserted, conflicts
+
+
+def _site_timezones(conn, meter_ids) -> dict:
+    rows = conn.execute(
+        sa.select(s.meters.c.id, s.sites.c.timezone)
+        .join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id)
+        .join(s.sites, s.sites.c.id == s.equipment.c.site_id)
+        .where(s.meters.c.id.in_([int(m) for m in meter_ids])))
+    return {r.id: r.timezone for r in rows}
+
+
+def _refresh_meter_rollups(conn, target, energy_column, meter_ids, ts, duration_s) -> None:
+    if len(ts) == 0:
+        return
+    zones = _site_timezones(conn, np.unique(meter_ids))
+    for tz in set(zones.values()):
+        ids = [m for m, z in zones.items() if z == tz]
+        mask = np.isin(meter_ids, ids)
+        first, last = rollups.touched_days(tz, int(ts[mask].min()),
+                                           int((ts[mask] + duration_s[mask]).max()))
+        rollups.refresh_meters(conn, target, energy_column, ids, tz, first, last)
+        crowded = conn.execute(
+            sa.select(s.meters.c.name, s.meter_daily.c.day, s.meter_daily.c.covered_s,
+                      s.meter_daily.c.day_s)
+            .join(s.meters, s.meters.c.id == s.meter_daily.c.meter_id)
+            .where(s.meter_daily.c.meter_id.in_(ids), s.meter_daily.c.day >= first,
+                   s.meter_daily.c.day <= last,
+                   s.meter_daily.c.covered_s > s.meter_daily.c.day_s)).first()
+        if crowded:
+            raise EnmsError(
+                f"meter {crowded.name!r}: readings overlap stored readings on {crowded.day} "
+                f"({crowded.covered_s / 3600:.1f} h of data for a {crowded.day_s / 3600:.0f} h day; "
+                "two resolutions of the same time would count energy twice); nothing imported")
+
+
+def load_driver_values(conn, driver_ids, ts, duration_s, values, progress=None):
+    """Insert driver readings and refresh their daily rollups (and degree days)."""
+    columns = [("driver_id", np.asarray(driver_ids, dtype=np.int64)),
+               ("ts", np.asarray(ts, dtype=np.int64)),
+               ("duration_s", np.asarray(duration_s, dtype=np.int64)),
+               ("value", np.asarray(values, dtype=np.float64))]
+    inserted = readings.insert(conn, s.driver_readings, columns, key="driver_id", progress=progress)
+    conflicts = np.array([], dtype=np.int64)
+    if inserted < len(ts):
+        conflicts = readings.find_conflicts(conn, s.driver_readings, columns, key="driver_id")
+    if len(ts):
+        ids = [int(i) for i in np.unique(columns[0][1])]
+        rows = conn.execute(sa.select(s.drivers).where(s.drivers.c.id.in_(ids))).mappings().all()
+        tz = _single_timezone(conn)
+        end = columns[1][1] + columns[2][1]
+        first, last = rollups.touched_days(tz, int(columns[1][1].min()), int(end.max()))
+        rollups.refresh_drivers(conn, [dict(r) for r in rows], tz, first, last)
+    return inserted, conflicts
+
+
+def _single_timezone(conn) -> str:
+    # Drivers are plant-wide; their days are those of the (first) site.
+    tz = conn.execute(sa.select(s.sites.c.timezone).order_by(s.sites.c.id)).scalar()
+    if tz is None:
+        raise EnmsError("no site yet: add one first (enms catalog add site NAME --timezone ZONE)")
+    return tz
+
+
+# --- CSV imports ---------------------------------------------------------------------
+
+def _lookup(conn, table, names, what, extra=None) -> tuple[np.ndarray, dict]:
+    """Ids for names (-1 where unknown) and a reason per unknown name."""
+    query = sa.select(table.c.name, table.c.id)
+    if extra is not None:
+        query = query.where(extra)
+    known = dict(conn.execute(query).all())
+    ids = np.array([known.get(n.strip(), -1) for n in names], dtype=np.int64)
+    listing = ", ".join(sorted(known)) or "none"
+    reasons = {n: f"unknown {what} {n.strip()!r} (known: {listing})"
+               for n in set(names) if n.strip() not in known}
+    return ids, reasons
+
+
+def _finish(report: ImportReport, path: Path, header, rows, lines, errors: dict) -> None:
+    """Turn row-index errors into rejects with line numbers."""
+    for i in sorted(errors):
+        reason = errors[i]
+        # '{line:K}' inside a reason refers to another row by index.
+        while "{line:" in reason:
+            start = reason.index("{line:")
+            end = reason.index("}", start)
+            reason = reason[:start] + str(lines[int(reason[start + 6:end])]) + reason[end + 1:]
+        report.rejects.append(Reject(lines[i], reason, rows[i]))
+
+
+def _write_rejects(report: ImportReport, path: Path, header) -> None:
+    if not report.rejects:
+        return
+    target = path.with_name(path.name + ".rejects.csv")
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "reason", *header])
+        for r in report.rejects:
+            writer.writerow([r.line, r.reason, *r.fields])
+    report.rejects_file = str(target)
+
+
+def _record_batch(conn, report: ImportReport, path: Path, source: str | None) -> None:
+    conn.execute(s.import_batches.insert().values(
+        kind=report.kind, source=source, file_name=str(path),
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        rows_read=report.rows_read, rows_inserted=report.rows_inserted,
+        rows_duplicate=report.rows_duplicate, rows_rejected=len(report.rejects),
+        imported_by=getpass.getuser(), imported_at=datetime.now(timezone.utc)))
+
+
+def _column(rows, index) -> list[str]:
+    return [r[index] if index < len(r) else "" for r in rows]
+
+
+def import_readings(store, path, source: str, *, strict: bool = False, counter: bool = False,
+                    label: str = "start", progress=None) -> ImportReport:
+    """Import a readings CSV of one energy source (see the module docstring)."""
+    path = Path(path)
+    src = get_energy_source(store, source)
+    header, rows, lines = _read_csv(path)
+    report = ImportReport(str(path), "readings", rows_read=len(rows))
+    time_i = _time_column(path, header)
+    if "meter" not in header:
+        raise EnmsError(f"{path}, line 1: no 'meter' column")
+    declared = {c["name"] for c in src["columns"]}
+    unknown = [h for h in header if h not in declared and h not in
+               (header[time_i], "meter", "duration_s")]
+    if unknown:
+        raise EnmsError(f"{path}, line 1: column(s) {', '.join(unknown)} not declared by energy "
+                        f"source {source!r} (its columns: {', '.join(sorted(declared))})")
+    energy = src["energy_column"]
+    if energy not in header:
+        raise EnmsError(f"{path}, line 1: no {energy!r} column (the energy of source {source!r})")
+    errors: dict = {}
+    n = len(rows)
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            errors[i] = f"expected {len(header)} fields, found {len(row)}"
+    try:
+        with store.begin() as conn:
+            meter_rows = conn.execute(sa.select(s.meters).where(
+                s.meters.c.source_id == src["id"])).mappings().all()
+            meter_ids, unknown_meter = _lookup(conn, s.meters, _column(rows, header.index("meter")),
+                                               f"{source} meter", s.meters.c.source_id == src["id"])
+            for i in np.flatnonzero(meter_ids < 0):
+                errors.setdefault(int(i), unknown_meter[_column(rows, header.index("meter"))[i]])
+            tz = _single_timezone(conn) if not meter_rows else _site_timezones(
+                conn, [m["id"] for m in meter_rows])[meter_rows[0]["id"]]
+            times = _parse_times(_column(rows, time_i), tz)
+            for i, message in times.errors.items():
+                errors.setdefault(i, message)
+            values = {c: _parse_numbers(_column(rows, header.index(c)), c, errors)
+                      for c in header if c in declared}
+            explicit = np.zeros(n, dtype=np.int64)
+            if "duration_s" in header:
+                explicit_f = _parse_numbers(_column(rows, header.index("duration_s")), "duration_s", errors)
+                for i in np.flatnonzero(~np.isnan(explicit_f) & (explicit_f <= 0)):
+                    errors.setdefault(int(i), "duration_s must be > 0")
+                explicit = np.nan_to_num(explicit_f, nan=0).astype(np.int64)
+            if not counter:
+                for i in np.flatnonzero(values[energy] < 0):
+                    errors.setdefault(int(i), f"{energy}: negative interval energy {values[energy][i]:g}")
+            ok = np.array([i not in errors for i in range(n)], dtype=bool)
+            target = readings.table(source, [c["name"] for c in src["columns"]])
+            if counter:
+                keep, dup_errors = _duplicates(meter_ids, times.ts, list(values.values()), ok)
+                errors.update(dup_errors)
+                counter_max = {m["id"]: m["counter_max"] for m in meter_rows}
+                end_i, start, duration, energy_delta, counter_end = _counter_intervals(
+                    conn, target, np.where(keep, meter_ids, -1), times.ts,
+                    np.where(keep, values[energy], np.nan), counter_max, report.notes, lines)
+                vals = {c: (energy_delta if c == energy else v[end_i]) for c, v in values.items()}
+                batch = readings.Batch(meter_ids[end_i], start, duration, vals, counter_end)
+                batch_rows = end_i
+            else:
+                interval = {m["id"]: m["interval_s"] for m in meter_rows}
+                duration, dur_errors = _durations(meter_ids, times.ts, times.natural_s, explicit,
+                                                  interval, ok)
+                for i, message in dur_errors.items():
+                    errors.setdefault(i, message)
+                ts = times.ts - duration if label == "end" else times.ts
+                ok = np.array([i not in errors for i in range(n)], dtype=bool)
+                keep, dup_errors = _duplicates(meter_ids, ts, list(values.values()), ok)
+                for i, message in {**dup_errors, **_overlaps(meter_ids, ts, duration, keep)}.items():
+                    errors.setdefault(i, message)
+                keep &= np.array([i not in errors for i in range(n)], dtype=bool)
+                batch_rows = np.flatnonzero(keep)
+                batch = readings.Batch(meter_ids[batch_rows], ts[batch_rows], duration[batch_rows],
+                                       {c: v[batch_rows] for c, v in values.items()})
+            if strict and errors:
+                _finish(report, path, header, rows, lines, errors)
+                report.loaded = False
+                return report
+            inserted, conflicts = load_readings(conn, src, batch, progress)
+            _settle(report, conn, path, header, rows, lines, errors, batch_rows, inserted,
+                    conflicts, len(batch), strict, source, batch.ts)
+    except _StrictRollback:
+        pass
+    if report.loaded:
+        _write_rejects(report, path, header)
+    return report
+
+
+def _settle(report, conn, path, header, rows, lines, errors, batch_rows, inserted, conflicts,
+            batch_size, strict, source, ts) -> None:
+    """Count what happened, list clashes with stored values, record the batch."""
+    for j in conflicts:
+        errors.setdefault(int(batch_rows[j]),
+                          "a different value is already stored for this time")
+    report.rows_inserted = inserted
+    report.rows_duplicate = batch_size - inserted - len(conflicts)
+    _finish(report, path, header, rows, lines, errors)
+    if len(ts):
+        report.first_ts, report.last_ts = utc_iso(ts.min()), utc_iso(ts.max())
+    if strict and report.rejects:
+        report.loaded = False
+        report.rows_inserted = 0
+        raise _StrictRollback
+    _record_batch(conn, report, path, source)
+
+
+def import_drivers(store, path, *, strict: bool = False, label: str = "start",
+                   progress=None) -> ImportReport:
+    """Import driver values, long (timestamp,driver,value) or wide (timestamp,<driver>...)."""
+    path = Path(path)
+    header, rows, lines = _read_csv(path)
+    report = ImportReport(str(path), "drivers", rows_read=len(rows))
+    time_i = _time_column(path, header)
+    errors: dict = {}
+    n = len(rows)
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            errors[i] = f"expected {len(header)} fields, found {len(row)}"
+    try:
+        with store.begin() as conn:
+            tz = _single_timezone(conn)
+            measured = s.drivers.c.kind == "measured"
+            times = _parse_times(_column(rows, time_i), tz)
+            errors.update({i: m for i, m in times.errors.items() if i not in errors})
+            explicit = np.zeros(n, dtype=np.int64)
+            if "duration_s" in header:
+                explicit = np.nan_to_num(_parse_numbers(
+                    _column(rows, header.index("duration_s")), "duration_s", errors), nan=0).astype(np.int64)
+            if "driver" in header and "value" in header:
+                names = _column(rows, header.index("driver"))
+                ids, unknown = _lookup(conn, s.drivers, names, "measured driver", measured)
+                for i in np.flatnonzero(ids < 0):
+                    errors.setdefault(int(i), unknown[names[i]])
+                value = _parse_numbers(_column(rows, header.index("value")), "value", errors)
+                row_of = np.arange(n)
+            else:
+                wide = [h for h in header if h not in (header[time_i], "duration_s")]
+                known, unknown = _lookup(conn, s.drivers, wide, "measured driver", measured)
+                if (known < 0).any():
+                    raise EnmsError(f"{path}, line 1: " + "; ".join(unknown.values()))
+                parsed = [_parse_numbers(_column(rows, header.index(h)), h, errors) for h in wide]
+                ids = np.repeat(known, n)
+                value = np.concatenate(parsed) if parsed else np.array([])
+                row_of = np.tile(np.arange(n), len(wide))
+            ok = np.array([row_of[k] not in errors for k in range(len(ids))], dtype=bool) & (ids >= 0)
+            duration, dur_errors = _durations(ids, times.ts[row_of], times.natural_s[row_of],
+                                              explicit[row_of], {}, ok)
+            for k, message in dur_errors.items():
+                errors.setdefault(int(row_of[k]), message)
+            ts = times.ts[row_of] - (duration if label == "end" else 0)
+            ok &= np.array([row_of[k] not in errors for k in range(len(ids))], dtype=bool)
+            keep, dup_errors = _duplicates(ids, ts, [value], ok)
+            for k, message in {**dup_errors, **_overlaps(ids, ts, duration, keep)}.items():
+                errors.setdefault(int(row_of[k]), message.replace("{line:", "{entry:"))
+            errors = {i: _entry_to_line(m, row_of) for i, m in errors.items()}
+            keep &= np.array([row_of[k] not in errors for k in range(len(ids))], dtype=bool)
+            keep &= ~np.isnan(value)  # an empty cell is no reading, not a zero
+            if strict and errors:
+                _finish(report, path, header, rows, lines, errors)
+                report.loaded = False
+                return report
+            sel = np.flatnonzero(keep)
+            inserted, conflicts = load_driver_values(conn, ids[sel], ts[sel], duration[sel],
+                                                     value[sel], progress)
+            _settle(report, conn, path, header, rows, lines, errors, row_of[sel], inserted,
+                    conflicts, len(sel), strict, None, ts[sel])
+    except _StrictRollback:
+        pass
+    if report.loaded:
+        _write_rejects(report, path, header)
+    return report
+
+
+def _entry_to_line(message: str, row_of) -> str:
+    """Rewrite '{entry:K}' (an index into the flattened values) as '{line:row}'."""
+    while "{entry:" in message:
+        start = message.index("{entry:")
+        end = message.index("}", start)
+        message = message[:start] + "{line:%d}" % row_of[int(message[start + 7:end])] + message[end + 1:]
+    return message
+
+
+def summarize_rejects(report: ImportReport, limit: int = MAX_REJECTS_LISTED) -> list[str]:
+    """One line per rejected row (the first ``limit``), then a count of the rest."""
+    out = [f"{report.file}, line {r.line}: {r.reason}" for r in report.rejects[:limit]]
+    if len(report.rejects) > limit:
+        reasons = Counter(r.reason.split(":")[0] for r in report.rejects[limit:])
+        out.append(f"... and {len(report.rejects) - limit} more ("
+                   + ", ".join(f"{k}: {v}" for k, v in reasons.most_common(3)) + ")")
+    return out

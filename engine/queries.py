@@ -1,0 +1,97 @@
+"""Read-side functions: daily and monthly series, and what the database holds.
+
+Series come from the daily rollup tables (kept current at import), never from
+raw readings, so a year of one SEU is one small query.
+"""
+from collections import defaultdict
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from . import catalog, readings, rollups, schema as s
+from .errors import EnmsError
+
+
+def _days(first: date, last: date) -> list[date]:
+    if last < first:
+        raise EnmsError(f"the period ends ({last}) before it starts ({first})")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def meter_series(store, meter: str, first: date, last: date) -> list[dict]:
+    """Daily energy of one meter [native unit] with completeness; NULL days kept."""
+    with store.begin() as conn:
+        row = catalog._row(conn, "meter", meter)
+        stored = {r["day"]: r for r in rollups.meter_days(conn, [row["id"]], first, last)}
+    return [{"day": d, "energy": stored[d]["energy"] if d in stored else None,
+             "completeness": stored[d]["completeness"] if d in stored else 0.0}
+            for d in _days(first, last)]
+
+
+def seu_series(store, equipment: str, source: str, first: date, last: date) -> list[dict]:
+    """Daily energy of an SEU: the sum of its meters [native unit]."""
+    seu = catalog.get_seu(store, equipment, source)
+    if not seu["meters"]:
+        raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
+    with store.begin() as conn:
+        ids = conn.execute(sa.select(s.meters.c.id).where(
+            s.meters.c.name.in_(seu["meters"]))).scalars().all()
+        rows = rollups.meter_days(conn, ids, first, last)
+    days = _days(first, last)
+    # Meters without a single row in the period still count as missing.
+    for name in seu["meters"]:
+        if not any(r["meter"] == name for r in rows):
+            rows.append({"meter": name, "day": first, "energy": None, "completeness": 0.0})
+    return rollups.sum_meter_days(rows, days)
+
+
+def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
+    """Daily values of a driver by its own roll-up rule; NULL where missing."""
+    with store.begin() as conn:
+        row = catalog._row(conn, "driver", driver)
+        stored = {r["day"]: r for r in rollups.driver_days(conn, [row["id"]], first, last)}
+    return [{"day": d, "value": stored[d]["value"] if d in stored else None,
+             "completeness": stored[d]["completeness"] if d in stored else 0.0}
+            for d in _days(first, last)]
+
+
+def monthly(series: list[dict], key: str, rule: str = "sum") -> list[dict]:
+    """Roll daily rows up to calendar months.
+
+    A month's value is NULL when any day of it is missing (a partial sum
+    would read as a saving); completeness is the mean of the days'.
+    """
+    months = defaultdict(list)
+    for row in series:
+        months[row["day"].strftime("%Y-%m")].append(row)
+    out = []
+    for month, rows in months.items():
+        values = [r[key] for r in rows]
+        value = None
+        if all(v is not None for v in values):
+            value = {"sum": sum, "mean": lambda v: sum(v) / len(v), "min": min, "max": max}[rule](values)
+        out.append({"month": month, key: value,
+                    "completeness": sum(r["completeness"] for r in rows) / len(rows)})
+    return out
+
+
+def summary(store) -> dict:
+    """What the database holds: catalog counts, readings per table, date range."""
+    result = {"database": store.describe(), "catalog": catalog.counts(store), "readings": {}}
+    with store.begin() as conn:
+        sources = conn.execute(sa.select(s.energy_sources.c.id, s.energy_sources.c.name)).all()
+        for source_id, name in sources:
+            cols = [c["name"] for c in catalog.source_columns(conn, source_id)]
+            table = readings.table(name, cols)
+            count, lo, hi = conn.execute(sa.select(
+                sa.func.count(), sa.func.min(table.c.ts), sa.func.max(table.c.ts))).one()
+            result["readings"][table.name] = {"rows": count, "first_ts": lo, "last_ts": hi}
+        count, lo, hi = conn.execute(sa.select(
+            sa.func.count(), sa.func.min(s.driver_readings.c.ts),
+            sa.func.max(s.driver_readings.c.ts))).one()
+        result["readings"]["driver_readings"] = {"rows": count, "first_ts": lo, "last_ts": hi}
+        for t in (s.meter_daily, s.driver_daily):
+            count, lo, hi = conn.execute(sa.select(
+                sa.func.count(), sa.func.min(t.c.day), sa.func.max(t.c.day))).one()
+            result["readings"][t.name] = {"rows": count, "first_day": lo, "last_day": hi}
+    return result

@@ -1,0 +1,186 @@
+"""Readings storage: one table per energy source, bulk loads, duplicates.
+
+Each energy source has a table ``<source>_readings`` keyed by (meter_id, ts)
+with ``duration_s``, ``counter_end`` (the register value at the end of the
+interval, for counter meters) and the columns the source declares. On
+PostgreSQL the table is partitioned by month of ``ts`` and loaded with binary
+COPY through a staging table; on SQLite rows go in with executemany. Either
+way ``INSERT ... ON CONFLICT DO NOTHING`` makes a reload of the same rows a
+no-op, and a row that repeats a stored (meter, ts) with another value is
+reported, never silently replaced.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from .identifiers import sql_identifier
+from .localtime import month_starts
+
+FIXED_COLUMNS = ("meter_id", "ts", "duration_s", "counter_end")
+CHUNK_ROWS = 50_000
+
+
+def table_name(source: str) -> str:
+    return sql_identifier(source, "energy source name") + "_readings"
+
+
+def table(source: str, column_names: list[str]) -> sa.Table:
+    """The SQLAlchemy table of a source's readings."""
+    return sa.Table(
+        table_name(source), sa.MetaData(),
+        sa.Column("meter_id", sa.Integer, nullable=False),
+        sa.Column("ts", sa.BigInteger, nullable=False, autoincrement=False),
+        sa.Column("duration_s", sa.Integer, nullable=False),
+        sa.Column("counter_end", sa.Float),
+        *[sa.Column(sql_identifier(c, "column name"), sa.Float) for c in column_names],
+        sa.PrimaryKeyConstraint("meter_id", "ts"),
+        postgresql_partition_by="RANGE (ts)",
+    )
+
+
+def create_table(conn, source: str, columns: list[dict]) -> None:
+    table(source, [c["name"] for c in columns]).create(conn)
+
+
+def add_column(conn, source: str, column: str) -> None:
+    # Both names are validated identifiers; DDL cannot take bound parameters.
+    conn.exec_driver_sql(f"ALTER TABLE {table_name(source)} "
+                         f"ADD COLUMN {sql_identifier(column, 'column name')} DOUBLE PRECISION")
+
+
+def ensure_partitions(conn, source: str, start_ts: int, end_ts: int) -> None:
+    """Create the monthly partitions that rows in [start_ts, end_ts] need (PostgreSQL)."""
+    name = table_name(source)
+    bounds = month_starts(int(start_ts), int(end_ts))
+    for low, high in zip(bounds, bounds[1:]):
+        suffix = np.datetime64(low, "s").astype("datetime64[M]").astype(str).replace("-", "")
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {name}_p{suffix} PARTITION OF {name} "
+            f"FOR VALUES FROM ({int(low)}) TO ({int(high)})")
+
+
+@dataclass
+class Batch:
+    """Rows for one readings table, as arrays of equal length.
+
+    values: column name -> float array [native unit], NaN where missing.
+    """
+    meter_id: np.ndarray
+    ts: np.ndarray
+    duration_s: np.ndarray
+    values: dict
+    counter_end: np.ndarray | None = None
+
+    def __len__(self):
+        return len(self.ts)
+
+    def columns(self) -> list[tuple[str, np.ndarray]]:
+        counter = self.counter_end if self.counter_end is not None else np.full(len(self), np.nan)
+        return [("meter_id", self.meter_id), ("ts", self.ts), ("duration_s", self.duration_s),
+                ("counter_end", counter), *self.values.items()]
+
+    def take(self, index) -> "Batch":
+        return Batch(self.meter_id[index], self.ts[index], self.duration_s[index],
+                     {k: v[index] for k, v in self.values.items()},
+                     None if self.counter_end is None else self.counter_end[index])
+
+
+def _as_python_rows(columns, start: int, stop: int):
+    """Row tuples for the DB driver; NaN becomes None (NULL), never 0."""
+    lists = []
+    for _, array in columns:
+        part = array[start:stop]
+        values = part.tolist()
+        if part.dtype.kind == "f":
+            for i in np.flatnonzero(np.isnan(part)):
+                values[i] = None
+        lists.append(values)
+    return zip(*lists)
+
+
+def _pg_type(column: sa.Column) -> str:
+    if isinstance(column.type, sa.BigInteger):
+        return "int8"
+    return "int4" if isinstance(column.type, sa.Integer) else "float8"
+
+
+def insert(conn, target: sa.Table, columns: list, key: str = "meter_id", progress=None) -> int:
+    """Insert the rows not stored yet; returns how many were new.
+
+    columns: [(name, array)] of equal length, ``key`` and ``ts`` among them.
+    progress: optional callable(rows_done) called after each chunk.
+    """
+    total = len(columns[0][1])
+    if total == 0:
+        return 0
+    names = ", ".join(name for name, _ in columns)
+    raw = conn.connection.driver_connection
+    conflict = f"ON CONFLICT ({key}, ts) DO NOTHING"
+    if conn.dialect.name == "postgresql":
+        return _insert_postgres(conn, raw, target, columns, names, conflict, progress)
+    placeholders = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {target.name} ({names}) VALUES ({placeholders}) {conflict}"
+    before = raw.total_changes
+    cursor = raw.cursor()
+    for start in range(0, total, CHUNK_ROWS):
+        cursor.executemany(sql, _as_python_rows(columns, start, start + CHUNK_ROWS))
+        if progress:
+            progress(min(start + CHUNK_ROWS, total))
+    return raw.total_changes - before
+
+
+def _insert_postgres(conn, raw, target, columns, names, conflict, progress) -> int:
+    ts = dict(columns)["ts"]
+    if target.dialect_options["postgresql"]["partition_by"]:
+        ensure_partitions(conn, target.name[:-len("_readings")], int(ts.min()), int(ts.max()))
+    stage = f"enms_stage_{target.name}"
+    types = [_pg_type(target.c[name]) for name, _ in columns]
+    total = len(ts)
+    with raw.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                       f"(LIKE {target.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+        cursor.execute(f"TRUNCATE {stage}")
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for start in range(0, total, CHUNK_ROWS):
+                for row in _as_python_rows(columns, start, start + CHUNK_ROWS):
+                    copy.write_row(row)
+                if progress:
+                    progress(min(start + CHUNK_ROWS, total))
+        cursor.execute(f"INSERT INTO {target.name} ({names}) SELECT {names} FROM {stage} {conflict}")
+        return cursor.rowcount
+
+
+def _keys(meter_id, ts):
+    # ts < 2**34 s (year 2514); meter ids < 2**29.
+    return (meter_id.astype(np.int64) << 34) | ts.astype(np.int64)
+
+
+def find_conflicts(conn, target: sa.Table, columns: list, key: str = "meter_id") -> np.ndarray:
+    """Indices of rows whose (key, ts) is stored with other values.
+
+    Called only when some rows were not inserted (a reload, or a clash).
+    """
+    arrays = dict(columns)
+    query = sa.select(*[target.c[name] for name, _ in columns]).where(
+        target.c[key].in_(np.unique(arrays[key]).tolist()),
+        target.c.ts >= int(arrays["ts"].min()), target.c.ts <= int(arrays["ts"].max()))
+    stored = conn.execute(query).all()
+    if not stored:
+        return np.array([], dtype=np.int64)
+    stored = np.array(stored, dtype=np.float64).T  # None -> nan
+    names = [name for name, _ in columns]
+    stored_keys = _keys(stored[names.index(key)].astype(np.int64),
+                        stored[names.index("ts")].astype(np.int64))
+    order = np.argsort(stored_keys)
+    row_keys = _keys(arrays[key], arrays["ts"])
+    match = order[np.clip(np.searchsorted(stored_keys[order], row_keys), 0, len(order) - 1)]
+    found = stored_keys[match] == row_keys
+    differs = np.zeros(len(row_keys), dtype=bool)
+    for i, name in enumerate(names):
+        if name in (key, "ts"):
+            continue
+        mine, theirs = arrays[name].astype(np.float64), stored[i][match]
+        differs |= ~((mine == theirs) | (np.isnan(mine) & np.isnan(theirs)))
+    return np.flatnonzero(found & differs)

@@ -1,0 +1,156 @@
+"""The catalog and rollup tables, as SQLAlchemy Core metadata.
+
+Queries use these definitions; the database itself is created and upgraded
+only by the Alembic migrations in ``engine/migrations`` (which must match).
+Readings tables are not here: each energy source declares its own columns at
+run time (see ``engine.readings``).
+
+Times: ``ts`` columns hold the START of an interval in UTC epoch seconds and
+``duration_s`` its length, so a reading covers [ts, ts + duration_s).
+"""
+from sqlalchemy import (
+    BigInteger, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData,
+    String, Table, Text, UniqueConstraint,
+)
+
+metadata = MetaData()
+
+sites = Table(
+    "sites", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+)
+
+energy_sources = Table(
+    "energy_sources", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("unit", String(20), nullable=False),
+    Column("kwh_per_unit", Float, nullable=False),
+    Column("co2_kg_per_unit", Float, nullable=False),
+    Column("tariff_per_unit", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+)
+
+source_columns = Table(
+    "source_columns", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("energy_sources.id"), nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("unit", String(20), nullable=False),
+    # 'energy': consumption per interval in the source's unit (one per source);
+    # 'measure': anything else the meter reports (flow, pressure, power).
+    Column("kind", String(10), nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("source_id", "name"),
+)
+
+equipment = Table(
+    "equipment", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("type", String(100), nullable=False, default=""),
+    Column("rated_power_kw", Float),
+    Column("description", Text, nullable=False, default=""),
+)
+
+meters = Table(
+    "meters", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("equipment_id", Integer, ForeignKey("equipment.id"), nullable=False),
+    Column("source_id", Integer, ForeignKey("energy_sources.id"), nullable=False),
+    # Nominal reading interval [s]; None when irregular.
+    Column("interval_s", Integer),
+    # Counter value at which a cumulative register rolls over to zero.
+    Column("counter_max", Float),
+    Column("description", Text, nullable=False, default=""),
+)
+
+products = Table(
+    "products", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("unit", String(20), nullable=False, default="units"),
+    Column("description", Text, nullable=False, default=""),
+)
+
+drivers = Table(
+    "drivers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("unit", String(20), nullable=False),
+    # How readings roll up to a day: sum, mean, min or max.
+    Column("rollup", String(4), nullable=False),
+    # 'measured' (has readings) or 'derived' (computed from another driver).
+    Column("kind", String(10), nullable=False),
+    Column("derived_from_id", Integer, ForeignKey("drivers.id")),
+    Column("derivation", String(10)),  # 'hdd' or 'cdd'
+    Column("base_temp_c", Float),
+    Column("product_id", Integer, ForeignKey("products.id")),
+    Column("description", Text, nullable=False, default=""),
+)
+
+seus = Table(
+    "seus", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("equipment_id", Integer, ForeignKey("equipment.id"), nullable=False),
+    Column("source_id", Integer, ForeignKey("energy_sources.id"), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    UniqueConstraint("equipment_id", "source_id"),
+)
+
+seu_drivers = Table(
+    "seu_drivers", metadata,
+    Column("seu_id", Integer, ForeignKey("seus.id"), primary_key=True),
+    Column("driver_id", Integer, ForeignKey("drivers.id"), primary_key=True),
+)
+
+driver_readings = Table(
+    "driver_readings", metadata,
+    Column("driver_id", Integer, ForeignKey("drivers.id"), primary_key=True),
+    Column("ts", BigInteger, primary_key=True, autoincrement=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("value", Float),
+)
+
+# Daily rollups, kept current at import. A day is a local day of the site.
+# 'value' is NULL when nothing was received; never 0 for missing.
+meter_daily = Table(
+    "meter_daily", metadata,
+    Column("meter_id", Integer, ForeignKey("meters.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("energy", Float),        # native unit of the meter's source
+    Column("covered_s", Integer, nullable=False),  # seconds with a value
+    Column("day_s", Integer, nullable=False),      # length of the local day
+    Column("samples", Integer, nullable=False),
+)
+
+driver_daily = Table(
+    "driver_daily", metadata,
+    Column("driver_id", Integer, ForeignKey("drivers.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("value", Float),
+    Column("covered_s", Integer, nullable=False),
+    Column("day_s", Integer, nullable=False),
+    Column("samples", Integer, nullable=False),
+)
+
+# Added by migration 0002: one row per import, for the audit trail.
+import_batches = Table(
+    "import_batches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),   # 'readings' | 'drivers'
+    Column("source", String(40)),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_inserted", Integer, nullable=False),
+    Column("rows_duplicate", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("imported_by", String(200), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
