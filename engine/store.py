@@ -121,5 +121,15 @@ class Store:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
 
+    def reset(self) -> None:
+        """Drop every table, then build the newest schema: an empty database."""
+        with self.begin() as conn:
+            names = sa.inspect(conn).get_table_names()
+            for name in names:
+                # Reflected names, not user text; CASCADE takes partitions along.
+                cascade = " CASCADE" if self.is_postgres else ""
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"{cascade}')
+        self.upgrade()
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,286 @@
+"""The ``enms`` command: the engine's functions for a terminal.
+
+Every command that prints results takes ``--json``. Errors are one line on
+stderr and a non-zero exit code: 2 for bad input or a failed request, 3 for an
+import that loaded its good rows but rejected some, 1 for an internal error
+(``--debug`` shows its traceback).
+"""
+import argparse
+import json
+import sys
+from datetime import date
+
+from .. import EnmsError, Store, catalog, ingest, queries
+from . import output
+
+KIND_ALIASES = {
+    "site": "site", "sites": "site", "source": "energy source", "sources": "energy source",
+    "energy-source": "energy source", "equipment": "equipment", "meter": "meter",
+    "meters": "meter", "seu": "seu", "seus": "seu", "driver": "driver", "drivers": "driver",
+    "product": "product", "products": "product",
+}
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _column_spec(text: str) -> dict:
+    """'consumption_m3:m3:energy' or 'pressure_bar:bar'."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"column {text!r}: use NAME:UNIT or NAME:UNIT:energy")
+    return {"name": parts[0], "unit": parts[1], "kind": parts[2] if len(parts) == 3 else "measure"}
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+# Accepted after any subcommand too ("enms catalog list seus --json").
+COMMON = argparse.ArgumentParser(add_help=False)
+COMMON.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                    help="print machine-readable JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="enms", description="Voice-first ISO 50001 energy management system.")
+    parser.add_argument("--db", help="database URL or SQLite path "
+                        "(default: $ENMS_DATABASE_URL, else an SQLite file in the user data dir)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", parents=[COMMON], help="build the demo factory (2024 baseline year, Jan-Oct 2025)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--force", action="store_true",
+                      help="replace an existing demo database (SQLite only)")
+    demo.set_defaults(func=cmd_demo)
+
+    status = sub.add_parser("status", parents=[COMMON], help="what the database holds")
+    status.set_defaults(func=cmd_status)
+
+    cat = sub.add_parser("catalog", parents=[COMMON], help="energy sources, equipment, meters, SEUs, drivers")
+    cat_sub = cat.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lst = cat_sub.add_parser("list", parents=[COMMON], help="list entries of one kind")
+    lst.add_argument("kind", choices=sorted(KIND_ALIASES), metavar="KIND",
+                     help="sites, sources, equipment, meters, seus, drivers, products")
+    lst.set_defaults(func=cmd_catalog_list)
+    show = cat_sub.add_parser("show", parents=[COMMON], help="one entry in full")
+    show.add_argument("kind", choices=sorted(KIND_ALIASES), metavar="KIND")
+    show.add_argument("name", help="its name (for an SEU: the equipment; add --source)")
+    show.add_argument("--source", help="energy source, for an SEU")
+    show.set_defaults(func=cmd_catalog_show)
+    add = cat_sub.add_parser("add", parents=[COMMON], help="add an entry")
+    add_sub = add.add_subparsers(dest="kind", required=True, metavar="KIND")
+
+    p = add_sub.add_parser("site", parents=[COMMON], help="a site and its time zone")
+    p.add_argument("name")
+    p.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/Berlin")
+    p.set_defaults(func=lambda store, a: catalog.add_site(store, a.name, a.timezone))
+
+    p = add_sub.add_parser("source", parents=[COMMON], help="an energy source (creates its readings table)")
+    p.add_argument("name", help="e.g. natural_gas")
+    p.add_argument("--unit", required=True, help="native unit, e.g. m3")
+    p.add_argument("--kwh-per-unit", type=float, required=True, help="conversion factor to kWh")
+    p.add_argument("--column", type=_column_spec, action="append", required=True,
+                   help="NAME:UNIT[:energy]; exactly one energy column (repeat the option)")
+    p.add_argument("--co2-kg-per-unit", type=float, default=0.0)
+    p.add_argument("--tariff-per-unit", type=float, default=0.0)
+    p.add_argument("--currency", default="EUR")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=lambda store, a: catalog.add_energy_source(
+        store, a.name, a.unit, a.kwh_per_unit, a.column, a.co2_kg_per_unit,
+        a.tariff_per_unit, a.currency, a.description))
+
+    p = add_sub.add_parser("column", parents=[COMMON], help="a measurement column on an existing source")
+    p.add_argument("source")
+    p.add_argument("name")
+    p.add_argument("--unit", required=True)
+    p.set_defaults(func=lambda store, a: catalog.add_source_column(store, a.source, a.name, a.unit))
+
+    p = add_sub.add_parser("equipment", parents=[COMMON], help="a piece of equipment")
+    p.add_argument("name")
+    p.add_argument("--type", default="")
+    p.add_argument("--rated-power-kw", type=float)
+    p.add_argument("--description", default="")
+    p.add_argument("--site")
+    p.set_defaults(func=lambda store, a: catalog.add_equipment(
+        store, a.name, a.type, a.rated_power_kw, a.description, a.site))
+
+    p = add_sub.add_parser("meter", parents=[COMMON], help="a meter: one source on one equipment")
+    p.add_argument("name")
+    p.add_argument("--equipment", required=True)
+    p.add_argument("--source", required=True)
+    p.add_argument("--interval-s", type=int, help="nominal reading interval [s]")
+    p.add_argument("--counter-max", type=float, help="register value at which a counter rolls over")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=lambda store, a: catalog.add_meter(
+        store, a.name, a.equipment, a.source, a.interval_s, a.counter_max, a.description))
+
+    p = add_sub.add_parser("driver", parents=[COMMON], help="a relevant variable (measured or degree days)")
+    p.add_argument("name", help="e.g. production_count")
+    p.add_argument("--unit", required=True)
+    p.add_argument("--rollup", choices=catalog.ROLLUPS, default="sum",
+                   help="how readings roll up to a day (default sum)")
+    p.add_argument("--from", dest="derived_from", help="temperature driver, for degree days")
+    p.add_argument("--derivation", choices=catalog.DERIVATIONS)
+    p.add_argument("--base-temp", type=float, help="degree-day base temperature [C]")
+    p.add_argument("--product", help="the product this count belongs to")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=lambda store, a: catalog.add_driver(
+        store, a.name, a.unit, a.rollup, a.description, a.derived_from, a.derivation,
+        a.base_temp, a.product))
+
+    p = add_sub.add_parser("product", parents=[COMMON], help="a product, for product-mix plants")
+    p.add_argument("name")
+    p.add_argument("--unit", default="units")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=lambda store, a: catalog.add_product(store, a.name, a.unit, a.description))
+
+    p = add_sub.add_parser("seu", parents=[COMMON], help="a significant energy use: equipment x source")
+    p.add_argument("equipment")
+    p.add_argument("--source", required=True)
+    p.add_argument("--drivers", type=_names, default=[], help="comma-separated driver names")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=lambda store, a: catalog.add_seu(
+        store, a.equipment, a.source, a.drivers, a.description))
+
+    p = cat_sub.add_parser("set-drivers", parents=[COMMON], help="replace an SEU's candidate drivers")
+    p.add_argument("equipment")
+    p.add_argument("--source", required=True)
+    p.add_argument("--drivers", type=_names, required=True)
+    p.set_defaults(func=lambda store, a: catalog.set_seu_drivers(
+        store, a.equipment, a.source, a.drivers))
+
+    imp = sub.add_parser("import", parents=[COMMON], help="import readings or driver values from CSV")
+    imp_sub = imp.add_subparsers(dest="what", required=True, metavar="WHAT")
+    for what in ("readings", "drivers"):
+        p = imp_sub.add_parser(what, parents=[COMMON], help=f"import {what} from a CSV file")
+        p.add_argument("file")
+        if what == "readings":
+            p.add_argument("--source", required=True, help="energy source of the file")
+            p.add_argument("--counter", action="store_true",
+                           help="the energy column holds cumulative counter values")
+        p.add_argument("--strict", action="store_true",
+                       help="reject the whole file if any row is bad")
+        p.add_argument("--label", choices=("start", "end"), default="start",
+                       help="timestamps mark the start (default) or end of each interval")
+        p.set_defaults(func=cmd_import)
+
+    roll = sub.add_parser("rollup", parents=[COMMON], help="daily or monthly series from the rollups")
+    target = roll.add_mutually_exclusive_group(required=True)
+    target.add_argument("--meter")
+    target.add_argument("--seu", metavar="EQUIPMENT", help="an SEU's equipment (with --source)")
+    target.add_argument("--driver")
+    roll.add_argument("--source", help="energy source, with --seu")
+    roll.add_argument("--from", dest="first", type=_parse_date, required=True)
+    roll.add_argument("--to", dest="last", type=_parse_date, required=True)
+    roll.add_argument("--interval", choices=("day", "month"), default="day")
+    roll.set_defaults(func=cmd_rollup)
+
+    db = sub.add_parser("db", parents=[COMMON], help="database schema")
+    db.add_argument("action", choices=("upgrade", "revision"))
+    db.set_defaults(func=cmd_db)
+    return parser
+
+
+def cmd_demo(store, args):
+    from .demo import run_demo
+    return run_demo(store, args)
+
+
+def cmd_status(store, args):
+    summary = queries.summary(store)
+    if args.json:
+        return summary
+    output.print_summary(summary)
+
+
+def cmd_catalog_list(store, args):
+    rows = catalog.list_entries(store, KIND_ALIASES[args.kind])
+    if args.json:
+        return rows
+    output.print_rows(rows, title=KIND_ALIASES[args.kind])
+
+
+def cmd_catalog_show(store, args):
+    kind = KIND_ALIASES[args.kind]
+    if kind == "seu":
+        if not args.source:
+            raise EnmsError("an SEU is equipment x energy source: add --source NAME")
+        return catalog.get_seu(store, args.name, args.source)
+    return catalog.get_entry(store, kind, args.name)
+
+
+def cmd_import(store, args):
+    progress = output.Progress(f"importing {args.file}", quiet=args.json)
+    kwargs = {"strict": args.strict, "label": args.label, "progress": progress.update}
+    with progress:
+        if args.what == "readings":
+            report = ingest.import_readings(store, args.file, args.source,
+                                            counter=args.counter, **kwargs)
+        else:
+            report = ingest.import_drivers(store, args.file, **kwargs)
+    if args.json:
+        print(json.dumps(report.as_dict(), default=str, indent=2))
+    else:
+        output.print_import(report, ingest.summarize_rejects(report))
+    return report.exit_code
+
+
+def cmd_rollup(store, args):
+    if args.meter:
+        rows, key = queries.meter_series(store, args.meter, args.first, args.last), "energy"
+    elif args.seu:
+        if not args.source:
+            raise EnmsError("--seu needs --source (an SEU is equipment x energy source)")
+        rows, key = queries.seu_series(store, args.seu, args.source, args.first, args.last), "energy"
+    else:
+        rows, key = queries.driver_series(store, args.driver, args.first, args.last), "value"
+    if args.interval == "month":
+        rule = "sum"
+        if args.driver:
+            rule = catalog.get_entry(store, "driver", args.driver)["rollup"]
+        rows = queries.monthly(rows, key, rule)
+    if args.json:
+        return rows
+    output.print_rows(rows)
+
+
+def cmd_db(store, args):
+    if args.action == "upgrade":
+        store.upgrade()
+    return {"database": store.describe(), "revision": store.revision()}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        store = Store(args.db)
+        result = args.func(store, args)
+    except EnmsError as exc:
+        print(f"enms: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("enms: interrupted; nothing of the unfinished step was saved", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line unless asked for the traceback
+        if args.debug:
+            raise
+        print(f"enms: internal error: {type(exc).__name__}: {exc} (rerun with --debug "
+              "for the traceback)", file=sys.stderr)
+        return 1
+    if isinstance(result, int):
+        return result
+    if result is not None:
+        if args.json:
+            print(json.dumps(result, default=str, indent=2))
+        else:
+            output.print_mapping(result)
+    return 0

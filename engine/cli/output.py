@@ -1,0 +1,117 @@
+"""Terminal output for ``enms``: tables, progress bars, import reports."""
+import sys
+from datetime import datetime, timezone
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def print_rows(rows: list[dict], title: str | None = None) -> None:
+    if not rows:
+        console.print(f"no {title or 'rows'}")
+        return
+    table = Table(title=title)
+    keys = [k for k in rows[0] if k != "id"]
+    for key in keys:
+        table.add_column(key)
+    for row in rows:
+        table.add_row(*[_cell(row.get(k)) for k in keys])
+    console.print(table)
+
+
+def print_mapping(mapping: dict) -> None:
+    table = Table(show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in mapping.items():
+        if key != "id":
+            table.add_row(key, _cell(value) if not isinstance(value, list) or not value
+                          or not isinstance(value[0], dict) else "; ".join(map(str, value)))
+    console.print(table)
+
+
+def _when(ts) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def print_summary(summary: dict) -> None:
+    console.print(f"database: {summary['database']}")
+    print_rows([{"kind": k, "count": v} for k, v in summary["catalog"].items()], "catalog")
+    rows = []
+    for name, info in summary["readings"].items():
+        rows.append({"table": name, "rows": f"{info['rows']:,}",
+                     "from": info.get("first_day") or _when(info.get("first_ts")),
+                     "to": info.get("last_day") or _when(info.get("last_ts"))})
+    print_rows(rows, "readings and rollups")
+
+
+def print_import(report, reject_lines: list[str]) -> None:
+    state = "loaded" if report.loaded else "NOTHING loaded (strict mode)"
+    console.print(f"{report.file}: {state}: {report.rows_read:,} rows read, "
+                  f"{report.rows_inserted:,} new, {report.rows_duplicate:,} already stored, "
+                  f"{len(report.rejects):,} rejected")
+    for note in report.notes[:10]:
+        console.print(f"  note: {note}")
+    for line in reject_lines:
+        err_console.print(line, markup=False, highlight=False)
+    if report.rejects_file:
+        console.print(f"rejected rows written to {report.rejects_file}")
+
+
+class Progress:
+    """A progress bar on a terminal; plain lines otherwise (logs, tests)."""
+
+    def __init__(self, label: str, quiet: bool = False, total: int | None = None):
+        self.label, self.quiet, self.total = label, quiet, total
+        self.tty = sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self):
+        if self.tty and not self.quiet:
+            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), console=err_console, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=self.total)
+        return self
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total or self.total)
+        elif not self.quiet:
+            print(f"{self.label}: {done:,} rows", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def print_demo(store, summary: dict) -> None:
+    """What the demo built: sources, equipment, SEUs, drivers, readings, dates."""
+    from .. import catalog
+    print_rows([{k: s[k] for k in ("name", "unit", "kwh_per_unit", "co2_kg_per_unit",
+                                   "tariff_per_unit")}
+                for s in catalog.list_entries(store, "energy source")], "energy sources")
+    print_rows([{k: e[k] for k in ("name", "type", "rated_power_kw")}
+                for e in catalog.list_entries(store, "equipment")], "equipment")
+    print_rows([{"SEU": s["name"], "unit": s["unit"], "meters": s["meters"],
+                 "drivers": s["drivers"]} for s in catalog.list_entries(store, "seu")], "SEUs")
+    print_rows([{k: d[k] for k in ("name", "unit", "rollup", "kind", "product")}
+                for d in catalog.list_entries(store, "driver")], "drivers")
+    print_summary(summary)
+    console.print(f"ground truth: {summary['ground_truth']}")
