@@ -217,7 +217,10 @@ def _durations(keys, ts, natural_s, explicit_s, declared_s: dict, ok) -> tuple[n
             for i in need:
                 errors[int(i)] = "cannot tell the interval of a single reading: add a duration_s column"
             continue
-        duration[need] = int(np.median(spacing))
+        # The most common spacing (the smallest among equals): gaps do not
+        # stretch the interval of the readings around them.
+        values, counts = np.unique(spacing, return_counts=True)
+        duration[need] = int(values[np.argmax(counts)])
     return duration, errors
 
 

@@ -14,6 +14,7 @@ HDD = max(0, base - Tmean), CDD = max(0, Tmean - base).
 """
 from collections import defaultdict
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import sqlalchemy as sa
@@ -47,44 +48,79 @@ class _Accumulator:
 
 
 def _aggregate(conn, table, key_col, value_col, keys, rule, tz, window) -> _Accumulator:
-    """Aggregate readings of ``keys`` into local days within ``window`` (UTC s)."""
+    """Aggregate readings of ``keys`` into local days within ``window`` (UTC s).
+
+    One pass groups every reading by the local day it starts in; the few
+    readings that run past their day's end (found by the group's latest end)
+    are then moved out and split by time over the days they cover.
+    """
     start, end = window
     segments = offset_segments(tz, start - LONGEST_READING_S, end)
-    off = offset_sql(segments)
-    value = table.c[value_col]
-    key = table.c[key_col]
-    local_day = sa.literal_column(f"((ts + {off}) / {DAY_S})")
-    inside = sa.literal_column(f"((ts + {off}) % {DAY_S}) + duration_s") <= DAY_S
-    covered = sa.func.sum(sa.case((value.is_not(None), table.c.duration_s), else_=0))
+    value, key, duration = table.c[value_col], table.c[key_col], table.c.duration_s
+    local_day = sa.literal_column(f"((ts + {offset_sql(segments)}) / {DAY_S})")
     measure = {
         "sum": sa.func.sum(value),
-        "mean": sa.func.sum(value * table.c.duration_s),  # divided by covered later
+        "mean": sa.func.sum(value * duration),  # divided by covered seconds later
         "min": sa.func.min(value),
         "max": sa.func.max(value),
     }[rule]
     acc = _Accumulator(rule)
-    query = (sa.select(key, local_day, measure, covered, sa.func.count(value))
-             .where(key.in_(keys), table.c.ts >= start, table.c.ts < end, inside)
+    query = (sa.select(key, local_day, measure, sa.func.sum(duration).filter(value.is_not(None)),
+                       sa.func.count(value), sa.func.max(table.c.ts + duration))
+             .where(key.in_(keys), table.c.ts >= start, table.c.ts < end)
              .group_by(key, local_day))
-    for k, day, agg, cov, n in conn.execute(query):
-        acc.add(k, int(day), agg, int(cov or 0), int(n))
-    # The few readings that cross a local midnight: split by time.
-    crossing = conn.execute(
-        sa.select(key, table.c.ts, table.c.duration_s, value)
-        .where(key.in_(keys), table.c.ts >= start - LONGEST_READING_S, table.c.ts < end,
-               sa.not_(inside), table.c.ts + table.c.duration_s > start)).all()
+    overrun = []
+    for k, day, agg, covered, n, last_end in conn.execute(query):
+        acc.add(k, int(day), agg, int(covered or 0), int(n))
+        if last_end > _day_end(tz, int(day)):
+            overrun.append((k, int(day)))
+    crossing = []
+    for k, day in overrun:
+        day_start, day_end = day_bounds(tz, day_from_number(day))
+        rows = conn.execute(sa.select(key, table.c.ts, duration, value).where(
+            key == k, table.c.ts >= day_start, table.c.ts < day_end,
+            table.c.ts + duration > day_end)).all()
+        for row in rows:
+            _undo(acc, row, day, rule)
+        crossing += rows
+    # Readings that start before the window and run into it.
+    crossing += conn.execute(sa.select(key, table.c.ts, duration, value).where(
+        key.in_(keys), table.c.ts >= start - LONGEST_READING_S, table.c.ts < start,
+        table.c.ts + duration > start)).all()
     if crossing:
-        rows = np.array(crossing, dtype=np.float64)
-        local_start = rows[:, 1] + local_offsets(segments, rows[:, 1].astype(np.int64))
-        for (k, _, duration, v), t0 in zip(rows, local_start):
-            t1 = t0 + duration
-            first, last = int(t0 // DAY_S), int((t1 - 1) // DAY_S)
-            for day in range(first, last + 1):
-                part = min(t1, (day + 1) * DAY_S) - max(t0, day * DAY_S)
-                share = None if np.isnan(v) else (
-                    v * part / duration if rule == "sum" else v * part if rule == "mean" else v)
-                acc.add(int(k), day, share, 0 if share is None else int(part), 1)
+        _split(acc, crossing, segments, rule)
     return acc
+
+
+def _undo(acc: _Accumulator, row, day: int, rule: str) -> None:
+    """Take a reading out of the day it starts in; ``_split`` adds its parts back."""
+    k, _, duration, v = row
+    if v is None:
+        return
+    cell = acc.cells[(k, day)]
+    cell[1] -= duration
+    cell[2] -= 1
+    if rule in ("sum", "mean"):  # min and max are unchanged by the reading's own part
+        cell[0] -= v if rule == "sum" else v * duration
+
+
+@lru_cache(maxsize=4096)
+def _day_end(tz: str, day: int) -> int:
+    return day_bounds(tz, day_from_number(day))[1]
+
+
+def _split(acc: _Accumulator, rows, segments, rule: str) -> None:
+    """Add readings to every local day they cover, in proportion to the time."""
+    data = np.array(rows, dtype=np.float64)
+    local_start = data[:, 1] + local_offsets(segments, data[:, 1].astype(np.int64))
+    for (k, _, duration, v), t0 in zip(data, local_start):
+        t1 = t0 + duration
+        for day in range(int(t0 // DAY_S), int((t1 - 1) // DAY_S) + 1):
+            part = min(t1, (day + 1) * DAY_S) - max(t0, day * DAY_S)
+            if np.isnan(v):
+                continue
+            share = v * part / duration if rule == "sum" else v * part if rule == "mean" else v
+            acc.add(int(k), day, share, int(part), 1)
 
 
 def _day_window(tz: str, first: date, last: date) -> tuple[int, int]:
