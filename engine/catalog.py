@@ -324,7 +324,7 @@ _LIST_QUERIES = {
     "driver": lambda: sa.select(
         s.drivers.c.name, s.drivers.c.unit, s.drivers.c.rollup, s.drivers.c.kind,
         s.drivers.c.derivation, s.drivers.c.base_temp_c,
-        sa.func.coalesce(s.products.c.name, None).label("product")
+        s.products.c.name.label("product")
     ).outerjoin(s.products, s.products.c.id == s.drivers.c.product_id),
     "product": lambda: sa.select(s.products.c.name, s.products.c.unit, s.products.c.description),
 }
@@ -348,12 +348,14 @@ def get_entry(store, kind: str, name: str) -> dict:
     """One entry by name, with what other entries say about it."""
     if kind == "energy source":
         return get_energy_source(store, name)
-    for entry in list_entries(store, kind):
-        if entry["name"] == name:
-            return entry
+    if kind not in _LIST_QUERIES:
+        raise EnmsError(f"unknown catalog kind {kind!r} (known: {', '.join(KINDS)})")
+    query = _LIST_QUERIES[kind]()
     with store.begin() as conn:
-        _row(conn, kind, name)  # raises NotFound with the known names
-    raise AssertionError("unreachable")
+        row = conn.execute(query.where(query.selected_columns[0] == name)).mappings().first()
+        if row is None:
+            _row(conn, kind, name)  # raises NotFound with the known names
+    return dict(row)
 
 
 def counts(store) -> dict:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from . import catalog, readings, rollups, schema as s
 from .errors import EnmsError
+from .localtime import day_bounds
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -95,3 +96,63 @@ def summary(store) -> dict:
                 sa.func.count(), sa.func.min(t.c.day), sa.func.max(t.c.day))).one()
             result["readings"][t.name] = {"rows": count, "first_day": lo, "last_day": hi}
     return result
+
+
+# --- hours (computed from the readings on request) ------------------------------
+
+def _site_tz(conn) -> str:
+    return conn.execute(sa.select(s.sites.c.timezone).order_by(s.sites.c.id)).scalar() or "UTC"
+
+
+def _hour_rows(conn, table, key_col, value_col, keys, rule, tz, first, last, key_name):
+    """Every UTC hour of the local days first..last, labelled in local time."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
+    found = {r["hour_ts"]: r for r in rollups.hourly(conn, table, key_col, value_col, keys,
+                                                     rule, start, end)}
+    zone = ZoneInfo(tz)
+    out = []
+    for hour_ts in range(start, end, 3600):
+        row = found.get(hour_ts)
+        out.append({"hour": datetime.fromtimestamp(hour_ts, zone).isoformat(timespec="minutes"),
+                    key_name: row["value"] if row else None,
+                    "completeness": round(row["completeness"], 6) if row else 0.0})
+    return out
+
+
+def meter_hours(store, meter: str, first: date, last: date) -> list[dict]:
+    """Hourly energy of a meter [native unit] over local days first..last."""
+    with store.begin() as conn:
+        row = catalog._row(conn, "meter", meter)
+        src = conn.execute(sa.select(s.energy_sources.c.name).where(
+            s.energy_sources.c.id == row["source_id"])).scalar_one()
+        source = catalog.get_energy_source(store, src)
+        table = readings.table(src, [c["name"] for c in source["columns"]])
+        return _hour_rows(conn, table, "meter_id", source["energy_column"], [row["id"]], "sum",
+                          _site_tz(conn), first, last, "energy")
+
+
+def seu_hours(store, equipment: str, source: str, first: date, last: date) -> list[dict]:
+    """Hourly energy of an SEU: the sum of its meters; missing if any meter is."""
+    seu = catalog.get_seu(store, equipment, source)
+    if not seu["meters"]:
+        raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
+    per_meter = [meter_hours(store, m, first, last) for m in seu["meters"]]
+    out = []
+    for hours in zip(*per_meter):
+        values = [h["energy"] for h in hours]
+        out.append({"hour": hours[0]["hour"],
+                    "energy": None if None in values else sum(values),
+                    "completeness": min(h["completeness"] for h in hours)})
+    return out
+
+
+def driver_hours(store, driver: str, first: date, last: date) -> list[dict]:
+    """Hourly values of a measured driver by its roll-up rule."""
+    with store.begin() as conn:
+        row = catalog._row(conn, "driver", driver)
+        if row["kind"] != "measured":
+            raise EnmsError(f"driver {driver!r} is derived per day; it has no hourly values")
+        return _hour_rows(conn, s.driver_readings, "driver_id", "value", [row["id"]],
+                          row["rollup"], _site_tz(conn), first, last, "value")

@@ -20,22 +20,59 @@ import numpy as np
 import sqlalchemy as sa
 
 from . import degree_days, schema as s
-from .localtime import (DAY_S, day_bounds, day_from_number, day_length_s, day_number,
-                        local_offsets, offset_segments, offset_sql)
+from .localtime import (DAY_S, day_bounds, day_from_number, day_number, local_offsets,
+                        offset_segments, offset_sql)
 
 # Rows that cross a day boundary may start up to this long before the window.
 LONGEST_READING_S = 45 * DAY_S
 
 
+class DayBins:
+    """Local calendar days of a time zone, numbered from 1970-01-01."""
+    length_s = DAY_S
+
+    def __init__(self, tz: str, window: tuple[int, int]):
+        self.tz = tz
+        self.segments = offset_segments(tz, window[0] - LONGEST_READING_S, window[1])
+
+    def sql(self) -> str:
+        return f"((ts + {offset_sql(self.segments)}) / {DAY_S})"
+
+    def index(self, ts: np.ndarray) -> np.ndarray:
+        return (ts + local_offsets(self.segments, ts)) // DAY_S
+
+    def bounds(self, number: int) -> tuple[int, int]:
+        return _day_bounds(self.tz, number)
+
+
+class HourBins:
+    """UTC hours, numbered from the epoch (local hours repeat when clocks go back)."""
+    length_s = 3600
+
+    def sql(self) -> str:
+        return "(ts / 3600)"
+
+    def index(self, ts: np.ndarray) -> np.ndarray:
+        return ts // 3600
+
+    def bounds(self, number: int) -> tuple[int, int]:
+        return number * 3600, (number + 1) * 3600
+
+
+@lru_cache(maxsize=8192)
+def _day_bounds(tz: str, number: int) -> tuple[int, int]:
+    return day_bounds(tz, day_from_number(number))
+
+
 class _Accumulator:
-    """Per (key, local day): value, covered seconds, samples, for one rule."""
+    """Per (key, bin): value, covered seconds, samples, for one roll-up rule."""
 
     def __init__(self, rule: str):
         self.rule = rule
         self.cells = defaultdict(lambda: [None, 0, 0])
 
-    def add(self, key, day: int, value, covered_s: int, samples: int) -> None:
-        cell = self.cells[(key, day)]
+    def add(self, key, number: int, value, covered_s: int, samples: int) -> None:
+        cell = self.cells[(key, number)]
         if value is not None:
             if cell[0] is None:
                 cell[0] = value
@@ -46,100 +83,98 @@ class _Accumulator:
         cell[1] += covered_s
         cell[2] += samples
 
+    def remove(self, key, number: int, duration_s: int, value) -> None:
+        """Take a reading out of the bin it starts in; ``_split`` adds its parts back."""
+        if value is None:
+            return
+        cell = self.cells[(key, number)]
+        cell[1] -= duration_s
+        cell[2] -= 1
+        if self.rule in ("sum", "mean"):  # min and max keep the reading's own part
+            cell[0] -= value if self.rule == "sum" else value * duration_s
 
-def _aggregate(conn, table, key_col, value_col, keys, rule, tz, window) -> _Accumulator:
-    """Aggregate readings of ``keys`` into local days within ``window`` (UTC s).
+    def finished(self, number_range: tuple[int, int]):
+        """(key, bin, value, covered_s, samples) inside the range; means divided out."""
+        lo, hi = number_range
+        for (key, number), (value, covered, samples) in self.cells.items():
+            if lo <= number <= hi:
+                if self.rule == "mean" and value is not None:
+                    value = value / covered if covered else None
+                yield key, number, value, covered, samples
 
-    One pass groups every reading by the local day it starts in; the few
-    readings that run past their day's end (found by the group's latest end)
-    are then moved out and split by time over the days they cover.
+
+def _aggregate(conn, table, key_col, value_col, keys, rule, bins, window) -> _Accumulator:
+    """Aggregate readings of ``keys`` into ``bins`` within ``window`` (UTC s).
+
+    One pass in SQL groups every reading by the bin it starts in; the few
+    readings that run past their bin's end (seen from the group's latest end)
+    are then taken out and split by time over the bins they cover.
     """
     start, end = window
-    segments = offset_segments(tz, start - LONGEST_READING_S, end)
     value, key, duration = table.c[value_col], table.c[key_col], table.c.duration_s
-    local_day = sa.literal_column(f"((ts + {offset_sql(segments)}) / {DAY_S})")
+    number = sa.literal_column(bins.sql())
     measure = {
         "sum": sa.func.sum(value),
-        "mean": sa.func.sum(value * duration),  # divided by covered seconds later
+        "mean": sa.func.sum(value * duration),  # divided by covered seconds at the end
         "min": sa.func.min(value),
         "max": sa.func.max(value),
     }[rule]
     acc = _Accumulator(rule)
-    query = (sa.select(key, local_day, measure, sa.func.sum(duration).filter(value.is_not(None)),
+    query = (sa.select(key, number, measure, sa.func.sum(duration).filter(value.is_not(None)),
                        sa.func.count(value), sa.func.max(table.c.ts + duration))
              .where(key.in_(keys), table.c.ts >= start, table.c.ts < end)
-             .group_by(key, local_day))
+             .group_by(key, number))
     overrun = []
-    for k, day, agg, covered, n, last_end in conn.execute(query):
-        acc.add(k, int(day), agg, int(covered or 0), int(n))
-        if last_end > _day_end(tz, int(day)):
-            overrun.append((k, int(day)))
+    for k, n, agg, covered, samples, last_end in conn.execute(query):
+        acc.add(k, int(n), agg, int(covered or 0), int(samples))
+        if last_end > bins.bounds(int(n))[1]:
+            overrun.append((k, int(n)))
     crossing = []
-    for k, day in overrun:
-        day_start, day_end = day_bounds(tz, day_from_number(day))
+    for k, n in overrun:
+        bin_start, bin_end = bins.bounds(n)
         rows = conn.execute(sa.select(key, table.c.ts, duration, value).where(
-            key == k, table.c.ts >= day_start, table.c.ts < day_end,
-            table.c.ts + duration > day_end)).all()
+            key == k, table.c.ts >= bin_start, table.c.ts < bin_end,
+            table.c.ts + duration > bin_end)).all()
         for row in rows:
-            _undo(acc, row, day, rule)
+            acc.remove(k, n, row[2], row[3])
         crossing += rows
     # Readings that start before the window and run into it.
     crossing += conn.execute(sa.select(key, table.c.ts, duration, value).where(
         key.in_(keys), table.c.ts >= start - LONGEST_READING_S, table.c.ts < start,
         table.c.ts + duration > start)).all()
-    if crossing:
-        _split(acc, crossing, segments, rule)
+    _split(acc, crossing, bins)
     return acc
 
 
-def _undo(acc: _Accumulator, row, day: int, rule: str) -> None:
-    """Take a reading out of the day it starts in; ``_split`` adds its parts back."""
-    k, _, duration, v = row
-    if v is None:
-        return
-    cell = acc.cells[(k, day)]
-    cell[1] -= duration
-    cell[2] -= 1
-    if rule in ("sum", "mean"):  # min and max are unchanged by the reading's own part
-        cell[0] -= v if rule == "sum" else v * duration
-
-
-@lru_cache(maxsize=4096)
-def _day_end(tz: str, day: int) -> int:
-    return day_bounds(tz, day_from_number(day))[1]
-
-
-def _split(acc: _Accumulator, rows, segments, rule: str) -> None:
-    """Add readings to every local day they cover, in proportion to the time."""
-    data = np.array(rows, dtype=np.float64)
-    local_start = data[:, 1] + local_offsets(segments, data[:, 1].astype(np.int64))
-    for (k, _, duration, v), t0 in zip(data, local_start):
+def _split(acc: _Accumulator, rows, bins) -> None:
+    """Add readings to every bin they cover, in proportion to the time in each."""
+    for k, t0, duration, v in rows:
+        if v is None:
+            continue
         t1 = t0 + duration
-        for day in range(int(t0 // DAY_S), int((t1 - 1) // DAY_S) + 1):
-            part = min(t1, (day + 1) * DAY_S) - max(t0, day * DAY_S)
-            if np.isnan(v):
-                continue
-            share = v * part / duration if rule == "sum" else v * part if rule == "mean" else v
-            acc.add(int(k), day, share, int(part), 1)
+        first, last = bins.index(np.array([t0, t1 - 1], dtype=np.int64))
+        for n in range(int(first), int(last) + 1):
+            bin_start, bin_end = bins.bounds(n)
+            part = min(t1, bin_end) - max(t0, bin_start)
+            share = v * part / duration if acc.rule == "sum" else v * part if acc.rule == "mean" else v
+            acc.add(k, n, share, int(part), 1)
 
 
 def _day_window(tz: str, first: date, last: date) -> tuple[int, int]:
     return day_bounds(tz, first)[0], day_bounds(tz, last)[1]
 
 
-def _write_daily(conn, target, key_col, value_col, acc, keys, first, last, tz) -> int:
-    lo, hi = day_number(first), day_number(last)
+def _daily(conn, table, key_col, value_col, keys, rule, tz, first, last, target, target_value):
+    """Recompute one daily rollup table for ``keys`` over local days first..last."""
+    window = _day_window(tz, first, last)
+    acc = _aggregate(conn, table, key_col, value_col, keys, rule, DayBins(tz, window), window)
     conn.execute(target.delete().where(target.c[key_col].in_(keys),
                                        target.c.day >= first, target.c.day <= last))
     rows = []
-    for (k, day), (value, covered, samples) in acc.cells.items():
-        if not lo <= day <= hi:
-            continue
-        if acc.rule == "mean" and value is not None:
-            value = value / covered if covered else None
-        d = day_from_number(day)
-        rows.append({key_col: k, "day": d, value_col: value, "covered_s": covered,
-                     "day_s": day_length_s(tz, d), "samples": samples})
+    for k, number, value, covered, samples in acc.finished((day_number(first), day_number(last))):
+        day_start, day_end = _day_bounds(tz, number)
+        rows.append({key_col: k, "day": day_from_number(number), target_value: value,
+                     "covered_s": covered, "day_s": day_end - day_start, "samples": samples})
     if rows:
         conn.execute(target.insert(), rows)
     return len(rows)
@@ -147,36 +182,45 @@ def _write_daily(conn, target, key_col, value_col, acc, keys, first, last, tz) -
 
 def touched_days(tz: str, start_ts: int, end_ts: int) -> tuple[date, date]:
     """The first and last local day that [start_ts, end_ts) touches."""
-    segments = offset_segments(tz, start_ts, end_ts)
-    edges = np.array([start_ts, max(start_ts, end_ts - 1)], dtype=np.int64)
-    days = (edges + local_offsets(segments, edges)) // DAY_S
-    return day_from_number(days[0]), day_from_number(days[1])
+    bins = DayBins(tz, (start_ts, end_ts))
+    first, last = bins.index(np.array([start_ts, max(start_ts, end_ts - 1)], dtype=np.int64))
+    return day_from_number(first), day_from_number(last)
 
 
 def refresh_meters(conn, readings_table, energy_column: str, meter_ids, tz: str,
                    first: date, last: date) -> int:
     """Recompute ``meter_daily`` for these meters over local days first..last."""
-    keys = [int(m) for m in meter_ids]
-    acc = _aggregate(conn, readings_table, "meter_id", energy_column, keys, "sum", tz,
-                     _day_window(tz, first, last))
-    return _write_daily(conn, s.meter_daily, "meter_id", "energy", acc, keys, first, last, tz)
+    return _daily(conn, readings_table, "meter_id", energy_column, [int(m) for m in meter_ids],
+                  "sum", tz, first, last, s.meter_daily, "energy")
 
 
 def refresh_drivers(conn, driver_rows: list[dict], tz: str, first: date, last: date) -> int:
     """Recompute ``driver_daily`` for measured drivers and the drivers derived from them."""
     written = 0
-    window = _day_window(tz, first, last)
     for rule in {d["rollup"] for d in driver_rows}:
         keys = [d["id"] for d in driver_rows if d["rollup"] == rule]
-        acc = _aggregate(conn, s.driver_readings, "driver_id", "value", keys, rule, tz, window)
-        written += _write_daily(conn, s.driver_daily, "driver_id", "value", acc, keys,
-                                first, last, tz)
+        written += _daily(conn, s.driver_readings, "driver_id", "value", keys, rule, tz,
+                          first, last, s.driver_daily, "value")
     parents = [d["id"] for d in driver_rows]
     derived = conn.execute(sa.select(s.drivers).where(
         s.drivers.c.derived_from_id.in_(parents))).mappings().all()
     for child in derived:
         written += _refresh_degree_days(conn, child, first, last)
     return written
+
+
+def hourly(conn, table, key_col, value_col, keys, rule, start_ts: int, end_ts: int) -> list[dict]:
+    """Hourly aggregates straight from the readings (UTC hours in [start_ts, end_ts)).
+
+    Hours are not stored: a day's hours are one indexed range query away.
+    """
+    acc = _aggregate(conn, table, key_col, value_col, list(keys), rule, HourBins(),
+                     (start_ts, end_ts))
+    rows = [{key_col: k, "hour_ts": number * 3600, "value": value, "covered_s": covered,
+             "completeness": covered / 3600, "samples": samples}
+            for k, number, value, covered, samples in
+            acc.finished((start_ts // 3600, (end_ts - 1) // 3600))]
+    return sorted(rows, key=lambda r: (r[key_col], r["hour_ts"]))
 
 
 def _refresh_degree_days(conn, child, first: date, last: date) -> int:

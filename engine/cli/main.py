@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--source", help="energy source, with --seu")
     roll.add_argument("--from", dest="first", type=_parse_date, required=True)
     roll.add_argument("--to", dest="last", type=_parse_date, required=True)
-    roll.add_argument("--interval", choices=("day", "month"), default="day")
+    roll.add_argument("--interval", choices=("hour", "day", "month"), default="day")
     roll.set_defaults(func=cmd_rollup)
 
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
@@ -234,19 +234,22 @@ def cmd_import(store, args):
 
 
 def cmd_rollup(store, args):
-    if args.meter:
-        rows, key = queries.meter_series(store, args.meter, args.first, args.last), "energy"
+    if args.seu and not args.source:
+        raise EnmsError("--seu needs --source (an SEU is equipment x energy source)")
+    period = (args.first, args.last)
+    if args.interval == "hour":
+        rows = (queries.meter_hours(store, args.meter, *period) if args.meter else
+                queries.seu_hours(store, args.seu, args.source, *period) if args.seu else
+                queries.driver_hours(store, args.driver, *period))
+    elif args.meter:
+        rows = queries.meter_series(store, args.meter, *period)
     elif args.seu:
-        if not args.source:
-            raise EnmsError("--seu needs --source (an SEU is equipment x energy source)")
-        rows, key = queries.seu_series(store, args.seu, args.source, args.first, args.last), "energy"
+        rows = queries.seu_series(store, args.seu, args.source, *period)
     else:
-        rows, key = queries.driver_series(store, args.driver, args.first, args.last), "value"
+        rows = queries.driver_series(store, args.driver, *period)
     if args.interval == "month":
-        rule = "sum"
-        if args.driver:
-            rule = catalog.get_entry(store, "driver", args.driver)["rollup"]
-        rows = queries.monthly(rows, key, rule)
+        rule = catalog.get_entry(store, "driver", args.driver)["rollup"] if args.driver else "sum"
+        rows = queries.monthly(rows, "value" if args.driver else "energy", rule)
     if args.json:
         return rows
     output.print_rows(rows)
