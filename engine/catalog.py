@@ -304,6 +304,50 @@ def get_seu(store, equipment: str, source: str) -> dict:
         return _seu_dict(conn, _seu_row(conn, equipment, source))
 
 
+# --- changing entries ----------------------------------------------------------
+
+# Fields a user may change in place. Names, sources of meters, roll-up rules and
+# time zones are not here: changing them would silently rewrite history.
+_EDITABLE = {
+    "energy source": {"kwh_per_unit": "positive", "co2_kg_per_unit": "non-negative",
+                      "tariff_per_unit": "non-negative", "currency": "text",
+                      "description": "text"},
+    "equipment": {"type": "text", "rated_power_kw": "positive", "description": "text"},
+    "meter": {"interval_s": "positive", "counter_max": "positive", "description": "text"},
+    "driver": {"unit": "text", "description": "text"},
+    "product": {"unit": "text", "description": "text"},
+}
+
+
+def update_entry(store, kind: str, name: str, fields: dict) -> dict:
+    """Change editable fields of a catalog entry; returns the entry as it is now."""
+    editable = _EDITABLE.get(kind)
+    if editable is None:
+        raise EnmsError(f"{kind} entries cannot be changed in place")
+    values = {}
+    for field, raw in fields.items():
+        check = editable.get(field)
+        if check is None:
+            raise EnmsError(f"{kind} field {field!r} cannot be changed "
+                            f"(changeable: {', '.join(sorted(editable))})")
+        if check == "text":
+            values[field] = str(raw)
+        else:
+            try:
+                number = float(raw)
+            except (TypeError, ValueError):
+                raise EnmsError(f"{kind} field {field!r}: not a number: {raw!r}") from None
+            values[field] = _positive(number, field, allow_zero=check == "non-negative")
+            if field == "interval_s":
+                values[field] = int(values[field])
+    table = _TABLES[kind]
+    with store.begin() as conn:
+        _row(conn, kind, name)
+        if values:
+            conn.execute(table.update().where(table.c.name == name).values(**values))
+    return get_entry(store, kind, name)
+
+
 # --- listing and showing -----------------------------------------------------
 
 _LIST_QUERIES = {

@@ -118,3 +118,26 @@ def test_demo_twice_is_safe(tmp_path):
     assert os.path.exists(first["ground_truth"])
     second = json.loads(enms(tmp_path, "demo", "--json", expect=0).stdout)
     assert second["readings"] == first["readings"]
+
+
+def test_catalog_changes_at_run_time(gas_plant):
+    changed = json.loads(enms(gas_plant, "catalog", "set", "source", "natural_gas",
+                              "tariff_per_unit=0.61", "co2_kg_per_unit=2.0", "--json",
+                              expect=0).stdout)
+    assert (changed["tariff_per_unit"], changed["co2_kg_per_unit"]) == (0.61, 2.0)
+    # Renaming would orphan history; the refusal names what can change.
+    refused = enms(gas_plant, "catalog", "set", "source", "natural_gas", "name=gas", expect=2)
+    assert "tariff_per_unit" in one_line_error(refused)
+    enms(gas_plant, "catalog", "add", "column", "natural_gas", "flow_rate_m3h", "--unit", "m3/h",
+         expect=0)
+    shown = json.loads(enms(gas_plant, "catalog", "show", "source", "natural_gas", "--json",
+                            expect=0).stdout)
+    assert [c["name"] for c in shown["columns"]] == ["consumption_m3", "pressure_bar", "flow_rate_m3h"]
+    csv_path = _write(gas_plant / "flow.csv", ["timestamp,meter,consumption_m3,flow_rate_m3h",
+                                                "2025-01-06 00:00,M-B1,10.5,10.5",
+                                                "2025-01-06 01:00,M-B1,10.5,"])
+    enms(gas_plant, "import", "readings", str(csv_path), "--source", "natural_gas", expect=0)
+    hours = json.loads(enms(gas_plant, "rollup", "--meter", "M-B1", "--from", "2025-01-06",
+                            "--to", "2025-01-06", "--interval", "hour", "--json", expect=0).stdout)
+    assert [h["energy"] for h in hours[:3]] == [10.5, 10.5, None]
+    assert hours[0]["hour"] == "2025-01-06T00:00+01:00" and len(hours) == 24

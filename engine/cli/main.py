@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda store, a: catalog.add_seu(
         store, a.equipment, a.source, a.drivers, a.description))
 
+    p = cat_sub.add_parser("set", parents=[COMMON], help="change fields of an entry "
+                           "(e.g. enms catalog set source natural_gas tariff_per_unit=0.45)")
+    p.add_argument("kind", choices=sorted(KIND_ALIASES), metavar="KIND")
+    p.add_argument("name")
+    p.add_argument("fields", nargs="+", metavar="FIELD=VALUE")
+    p.set_defaults(func=cmd_catalog_set)
+
     p = cat_sub.add_parser("set-drivers", parents=[COMMON], help="replace an SEU's candidate drivers")
     p.add_argument("equipment")
     p.add_argument("--source", required=True)
@@ -215,6 +222,16 @@ def cmd_catalog_show(store, args):
             raise EnmsError("an SEU is equipment x energy source: add --source NAME")
         return catalog.get_seu(store, args.name, args.source)
     return catalog.get_entry(store, kind, args.name)
+
+
+def cmd_catalog_set(store, args):
+    fields = {}
+    for pair in args.fields:
+        field, sep, value = pair.partition("=")
+        if not sep:
+            raise EnmsError(f"expected FIELD=VALUE, got {pair!r}")
+        fields[field.strip()] = value.strip()
+    return catalog.update_entry(store, KIND_ALIASES[args.kind], args.name, fields)
 
 
 def cmd_import(store, args):
