@@ -397,7 +397,7 @@ def _lookup(conn, table, names, what, extra=None) -> tuple[np.ndarray, dict]:
     return ids, reasons
 
 
-def _finish(report: ImportReport, path: Path, header, rows, lines, errors: dict) -> None:
+def _finish(report: ImportReport, rows, lines, errors: dict) -> None:
     """Turn row-index errors into rejects with line numbers."""
     for i in sorted(errors):
         reason = errors[i]
@@ -434,6 +434,50 @@ def _column(rows, index) -> list[str]:
     return [r[index] if index < len(r) else "" for r in rows]
 
 
+def _ok(errors: dict, n: int) -> np.ndarray:
+    """True for rows without an error so far."""
+    ok = np.ones(n, dtype=bool)
+    if errors:
+        ok[np.fromiter(errors, dtype=np.int64)] = False
+    return ok
+
+
+def _merge(errors: dict, new: dict) -> None:
+    """Add errors for rows that have none yet (the first reason found is kept)."""
+    for i, message in new.items():
+        errors.setdefault(int(i), message)
+
+
+def _check_header(path, header, time_i, src) -> None:
+    if "meter" not in header:
+        raise EnmsError(f"{path}, line 1: no 'meter' column")
+    declared = {c["name"] for c in src["columns"]}
+    unknown = [h for h in header if h not in declared and h not in
+               (header[time_i], "meter", "duration_s")]
+    if unknown:
+        raise EnmsError(f"{path}, line 1: column(s) {', '.join(unknown)} not declared by energy "
+                        f"source {src['name']!r} (its columns: {', '.join(sorted(declared))})")
+    if src["energy_column"] not in header:
+        raise EnmsError(f"{path}, line 1: no {src['energy_column']!r} column "
+                        f"(the energy of source {src['name']!r})")
+
+
+def _parse_times_by_zone(conn, texts: list[str], meter_ids: np.ndarray) -> _Times:
+    """Parse each row's time in the zone of its meter's site."""
+    zones = _site_timezones(conn, np.unique(meter_ids[meter_ids >= 0]))
+    default = _single_timezone(conn)
+    row_zone = np.array([zones.get(int(m), default) for m in meter_ids], dtype=object)
+    ts = np.zeros(len(texts), dtype=np.int64)
+    natural = np.zeros(len(texts), dtype=np.int64)
+    errors = {}
+    for tz in set(row_zone):
+        index = np.flatnonzero(row_zone == tz)
+        part = _parse_times([texts[i] for i in index], tz)
+        ts[index], natural[index] = part.ts, part.natural_s
+        errors.update({int(index[i]): message for i, message in part.errors.items()})
+    return _Times(ts, natural, errors)
+
+
 def import_readings(store, path, source: str, *, strict: bool = False, counter: bool = False,
                     label: str = "start", progress=None) -> ImportReport:
     """Import a readings CSV of one energy source (see the module docstring)."""
@@ -442,79 +486,66 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
     header, rows, lines = _read_csv(path)
     report = ImportReport(str(path), "readings", rows_read=len(rows))
     time_i = _time_column(path, header)
-    if "meter" not in header:
-        raise EnmsError(f"{path}, line 1: no 'meter' column")
-    declared = {c["name"] for c in src["columns"]}
-    unknown = [h for h in header if h not in declared and h not in
-               (header[time_i], "meter", "duration_s")]
-    if unknown:
-        raise EnmsError(f"{path}, line 1: column(s) {', '.join(unknown)} not declared by energy "
-                        f"source {source!r} (its columns: {', '.join(sorted(declared))})")
+    _check_header(path, header, time_i, src)
     energy = src["energy_column"]
-    if energy not in header:
-        raise EnmsError(f"{path}, line 1: no {energy!r} column (the energy of source {source!r})")
-    errors: dict = {}
     n = len(rows)
-    for i, row in enumerate(rows):
-        if len(row) != len(header):
-            errors[i] = f"expected {len(header)} fields, found {len(row)}"
+    errors = {i: f"expected {len(header)} fields, found {len(row)}"
+              for i, row in enumerate(rows) if len(row) != len(header)}
     try:
         with store.begin() as conn:
             meter_rows = conn.execute(sa.select(s.meters).where(
                 s.meters.c.source_id == src["id"])).mappings().all()
-            meter_ids, unknown_meter = _lookup(conn, s.meters, _column(rows, header.index("meter")),
-                                               f"{source} meter", s.meters.c.source_id == src["id"])
-            for i in np.flatnonzero(meter_ids < 0):
-                errors.setdefault(int(i), unknown_meter[_column(rows, header.index("meter"))[i]])
-            tz = _single_timezone(conn) if not meter_rows else _site_timezones(
-                conn, [m["id"] for m in meter_rows])[meter_rows[0]["id"]]
-            times = _parse_times(_column(rows, time_i), tz)
-            for i, message in times.errors.items():
-                errors.setdefault(i, message)
-            values = {c: _parse_numbers(_column(rows, header.index(c)), c, errors)
-                      for c in header if c in declared}
+            meter_names = _column(rows, header.index("meter"))
+            meter_ids, unknown_meter = _lookup(conn, s.meters, meter_names, f"{source} meter",
+                                               s.meters.c.source_id == src["id"])
+            _merge(errors, {i: unknown_meter[meter_names[i]] for i in np.flatnonzero(meter_ids < 0)})
+            times = _parse_times_by_zone(conn, _column(rows, time_i), meter_ids)
+            _merge(errors, times.errors)
+            values = {c["name"]: _parse_numbers(_column(rows, header.index(c["name"])),
+                                                c["name"], errors)
+                      for c in src["columns"] if c["name"] in header}
             explicit = np.zeros(n, dtype=np.int64)
             if "duration_s" in header:
-                explicit_f = _parse_numbers(_column(rows, header.index("duration_s")), "duration_s", errors)
-                for i in np.flatnonzero(~np.isnan(explicit_f) & (explicit_f <= 0)):
-                    errors.setdefault(int(i), "duration_s must be > 0")
+                explicit_f = _parse_numbers(_column(rows, header.index("duration_s")),
+                                            "duration_s", errors)
+                _merge(errors, {i: "duration_s must be > 0"
+                                for i in np.flatnonzero(~np.isnan(explicit_f) & (explicit_f <= 0))})
                 explicit = np.nan_to_num(explicit_f, nan=0).astype(np.int64)
             if not counter:
-                for i in np.flatnonzero(values[energy] < 0):
-                    errors.setdefault(int(i), f"{energy}: negative interval energy {values[energy][i]:g}")
-            ok = np.array([i not in errors for i in range(n)], dtype=bool)
+                _merge(errors, {i: f"{energy}: negative interval energy {values[energy][i]:g}"
+                                for i in np.flatnonzero(values[energy] < 0)})
             target = readings.table(source, [c["name"] for c in src["columns"]])
             if counter:
-                keep, dup_errors = _duplicates(meter_ids, times.ts, list(values.values()), ok)
-                errors.update(dup_errors)
+                keep, dup_errors = _duplicates(meter_ids, times.ts, list(values.values()),
+                                               _ok(errors, n))
+                _merge(errors, dup_errors)
+                keep &= _ok(errors, n)
                 counter_max = {m["id"]: m["counter_max"] for m in meter_rows}
-                end_i, start, duration, energy_delta, counter_end = _counter_intervals(
+                batch_rows, start, duration, energy_delta, counter_end = _counter_intervals(
                     conn, target, np.where(keep, meter_ids, -1), times.ts,
                     np.where(keep, values[energy], np.nan), counter_max, report.notes, lines)
-                vals = {c: (energy_delta if c == energy else v[end_i]) for c, v in values.items()}
-                batch = readings.Batch(meter_ids[end_i], start, duration, vals, counter_end)
-                batch_rows = end_i
+                batch = readings.Batch(
+                    meter_ids[batch_rows], start, duration,
+                    {c: (energy_delta if c == energy else v[batch_rows]) for c, v in values.items()},
+                    counter_end)
             else:
                 interval = {m["id"]: m["interval_s"] for m in meter_rows}
                 duration, dur_errors = _durations(meter_ids, times.ts, times.natural_s, explicit,
-                                                  interval, ok)
-                for i, message in dur_errors.items():
-                    errors.setdefault(i, message)
+                                                  interval, _ok(errors, n))
+                _merge(errors, dur_errors)
                 ts = times.ts - duration if label == "end" else times.ts
-                ok = np.array([i not in errors for i in range(n)], dtype=bool)
-                keep, dup_errors = _duplicates(meter_ids, ts, list(values.values()), ok)
-                for i, message in {**dup_errors, **_overlaps(meter_ids, ts, duration, keep)}.items():
-                    errors.setdefault(i, message)
-                keep &= np.array([i not in errors for i in range(n)], dtype=bool)
-                batch_rows = np.flatnonzero(keep)
+                keep, dup_errors = _duplicates(meter_ids, ts, list(values.values()), _ok(errors, n))
+                _merge(errors, dup_errors)
+                _merge(errors, _overlaps(meter_ids, ts, duration, keep))
+                batch_rows = np.flatnonzero(keep & _ok(errors, n))
                 batch = readings.Batch(meter_ids[batch_rows], ts[batch_rows], duration[batch_rows],
                                        {c: v[batch_rows] for c, v in values.items()})
             if strict and errors:
-                _finish(report, path, header, rows, lines, errors)
+                _finish(report, rows, lines, errors)
                 report.loaded = False
                 return report
             inserted, conflicts = load_readings(conn, src, batch, progress)
-            _settle(report, conn, path, header, rows, lines, errors, batch_rows, inserted,
+            _settle(report, conn, path, rows, lines, errors, batch_rows, inserted,
                     conflicts, len(batch), strict, source, batch.ts)
     except _StrictRollback:
         pass
@@ -523,7 +554,7 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
     return report
 
 
-def _settle(report, conn, path, header, rows, lines, errors, batch_rows, inserted, conflicts,
+def _settle(report, conn, path, rows, lines, errors, batch_rows, inserted, conflicts,
             batch_size, strict, source, ts) -> None:
     """Count what happened, list clashes with stored values, record the batch."""
     for j in conflicts:
@@ -531,7 +562,7 @@ def _settle(report, conn, path, header, rows, lines, errors, batch_rows, inserte
                           "a different value is already stored for this time")
     report.rows_inserted = inserted
     report.rows_duplicate = batch_size - inserted - len(conflicts)
-    _finish(report, path, header, rows, lines, errors)
+    _finish(report, rows, lines, errors)
     if len(ts):
         report.first_ts, report.last_ts = utc_iso(ts.min()), utc_iso(ts.max())
     if strict and report.rejects:
@@ -543,31 +574,32 @@ def _settle(report, conn, path, header, rows, lines, errors, batch_rows, inserte
 
 def import_drivers(store, path, *, strict: bool = False, label: str = "start",
                    progress=None) -> ImportReport:
-    """Import driver values, long (timestamp,driver,value) or wide (timestamp,<driver>...)."""
+    """Import driver values, long (timestamp,driver,value) or wide (timestamp,<driver>...).
+
+    In a wide file each cell is one reading; errors still name the file line.
+    """
     path = Path(path)
     header, rows, lines = _read_csv(path)
     report = ImportReport(str(path), "drivers", rows_read=len(rows))
     time_i = _time_column(path, header)
-    errors: dict = {}
     n = len(rows)
-    for i, row in enumerate(rows):
-        if len(row) != len(header):
-            errors[i] = f"expected {len(header)} fields, found {len(row)}"
+    errors = {i: f"expected {len(header)} fields, found {len(row)}"
+              for i, row in enumerate(rows) if len(row) != len(header)}
     try:
         with store.begin() as conn:
             tz = _single_timezone(conn)
             measured = s.drivers.c.kind == "measured"
             times = _parse_times(_column(rows, time_i), tz)
-            errors.update({i: m for i, m in times.errors.items() if i not in errors})
+            _merge(errors, times.errors)
             explicit = np.zeros(n, dtype=np.int64)
             if "duration_s" in header:
                 explicit = np.nan_to_num(_parse_numbers(
-                    _column(rows, header.index("duration_s")), "duration_s", errors), nan=0).astype(np.int64)
+                    _column(rows, header.index("duration_s")), "duration_s", errors),
+                    nan=0).astype(np.int64)
             if "driver" in header and "value" in header:
                 names = _column(rows, header.index("driver"))
                 ids, unknown = _lookup(conn, s.drivers, names, "measured driver", measured)
-                for i in np.flatnonzero(ids < 0):
-                    errors.setdefault(int(i), unknown[names[i]])
+                _merge(errors, {i: unknown[names[i]] for i in np.flatnonzero(ids < 0)})
                 value = _parse_numbers(_column(rows, header.index("value")), "value", errors)
                 row_of = np.arange(n)
             else:
@@ -579,27 +611,30 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
                 ids = np.repeat(known, n)
                 value = np.concatenate(parsed) if parsed else np.array([])
                 row_of = np.tile(np.arange(n), len(wide))
-            ok = np.array([row_of[k] not in errors for k in range(len(ids))], dtype=bool) & (ids >= 0)
+
+            def ok_entries():
+                return _ok(errors, n)[row_of] & (ids >= 0)
+
+            def as_row_errors(entry_errors: dict) -> dict:
+                # Entry indices (cells) back to file rows, in keys and in '{line:K}'.
+                return {int(row_of[k]): _entry_to_line(m, row_of) for k, m in entry_errors.items()}
+
             duration, dur_errors = _durations(ids, times.ts[row_of], times.natural_s[row_of],
-                                              explicit[row_of], {}, ok)
-            for k, message in dur_errors.items():
-                errors.setdefault(int(row_of[k]), message)
+                                              explicit[row_of], {}, ok_entries())
+            _merge(errors, as_row_errors(dur_errors))
             ts = times.ts[row_of] - (duration if label == "end" else 0)
-            ok &= np.array([row_of[k] not in errors for k in range(len(ids))], dtype=bool)
-            keep, dup_errors = _duplicates(ids, ts, [value], ok)
-            for k, message in {**dup_errors, **_overlaps(ids, ts, duration, keep)}.items():
-                errors.setdefault(int(row_of[k]), message.replace("{line:", "{entry:"))
-            errors = {i: _entry_to_line(m, row_of) for i, m in errors.items()}
-            keep &= np.array([row_of[k] not in errors for k in range(len(ids))], dtype=bool)
-            keep &= ~np.isnan(value)  # an empty cell is no reading, not a zero
+            keep, dup_errors = _duplicates(ids, ts, [value], ok_entries())
+            _merge(errors, as_row_errors(dup_errors))
+            _merge(errors, as_row_errors(_overlaps(ids, ts, duration, keep)))
+            keep &= ok_entries() & ~np.isnan(value)  # an empty cell is no reading, not a zero
             if strict and errors:
-                _finish(report, path, header, rows, lines, errors)
+                _finish(report, rows, lines, errors)
                 report.loaded = False
                 return report
             sel = np.flatnonzero(keep)
             inserted, conflicts = load_driver_values(conn, ids[sel], ts[sel], duration[sel],
                                                      value[sel], progress)
-            _settle(report, conn, path, header, rows, lines, errors, row_of[sel], inserted,
+            _settle(report, conn, path, rows, lines, errors, row_of[sel], inserted,
                     conflicts, len(sel), strict, None, ts[sel])
     except _StrictRollback:
         pass
@@ -609,12 +644,12 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
 
 
 def _entry_to_line(message: str, row_of) -> str:
-    """Rewrite '{entry:K}' (an index into the flattened values) as '{line:row}'."""
-    while "{entry:" in message:
-        start = message.index("{entry:")
-        end = message.index("}", start)
-        message = message[:start] + "{line:%d}" % row_of[int(message[start + 7:end])] + message[end + 1:]
-    return message
+    """Rewrite '{line:K}' with K an entry (cell) index as '{line:row}'."""
+    parts = message.split("{line:")
+    for j in range(1, len(parts)):
+        index, rest = parts[j].split("}", 1)
+        parts[j] = f"{row_of[int(index)]}}}{rest}"
+    return "{line:".join(parts)
 
 
 def summarize_rejects(report: ImportReport, limit: int = MAX_REJECTS_LISTED) -> list[str]:
