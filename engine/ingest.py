@@ -43,6 +43,8 @@ from .localtime import DAY_S, local_offsets, offset_segments, utc_iso
 
 TIME_HEADERS = ("timestamp", "time", "datetime", "ts", "date")
 MAX_REJECTS_LISTED = 20
+STORED_OVERLAP = ("overlaps a stored reading of another resolution "
+                  "(both would count the same time twice)")
 
 
 class _StrictRollback(Exception):
@@ -134,19 +136,19 @@ def _parse_times(texts: list[str], tz: str) -> _Times:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy only warns about offsets
-            local = np.array(texts, dtype="datetime64[s]").astype(np.int64)
+            parsed = np.array(texts, dtype="datetime64[s]")
+        if np.isnat(parsed).any():  # numpy reads '' and 'NaT' as not-a-time
+            raise ValueError("missing times")
+        local = parsed.astype(np.int64)
     except (ValueError, UserWarning, DeprecationWarning):
         for i, text in enumerate(texts):
             try:
-                parsed = datetime.fromisoformat(text.replace(" T", "T"))
+                local[i], aware[i] = _parse_one_time(text)
             except ValueError:
                 errors[i] = f"unparseable time {text!r}"
-                continue
-            if parsed.tzinfo is not None:
-                local[i] = int(parsed.timestamp())
-                aware[i] = True
-            else:
-                local[i] = int(parsed.replace(tzinfo=timezone.utc).timestamp())
+        if errors and len(errors) < n:
+            # Rejected rows get a harmless stand-in so the zone look-up spans real times.
+            local[list(errors)] = local[_ok(errors, n)].min()
     lengths = np.array([len(t) for t in texts])
     is_month, is_day = lengths == 7, lengths == 10
     utc = _local_to_utc(local, tz, errors, aware, texts)
@@ -159,6 +161,19 @@ def _parse_times(texts: list[str], tz: str) -> _Times:
         end_utc = _local_to_utc(ends, tz, {}, np.zeros(n, dtype=bool), texts)
         natural = np.where(is_day | is_month, end_utc - utc, 0)
     return _Times(utc, natural, errors)
+
+
+def _parse_one_time(text: str) -> tuple[int, bool]:
+    """(epoch seconds, has an explicit offset) of one ISO 8601 time or date."""
+    if text.endswith("Z") or "+" in text[10:] or "-" in text[10:]:
+        parsed = datetime.fromisoformat(text)
+        return int(parsed.timestamp()), parsed.tzinfo is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = np.datetime64(text, "s")
+    if np.isnat(value):
+        raise ValueError(text)
+    return int(value.astype(np.int64)), False
 
 
 def _local_to_utc(local, tz, errors, aware, texts) -> np.ndarray:
@@ -236,11 +251,15 @@ def _overlaps(keys, ts, duration, ok) -> dict:
     return errors
 
 
-def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dict]:
-    """Rows repeating (key, ts) in the file: identical repeats are dropped,
-    differing ones are all rejected (which one is right is unknown)."""
+def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dict, int]:
+    """Rows repeating (key, ts) in the file: identical repeats are dropped
+    (and counted), differing ones are all rejected (which one is right is unknown).
+
+    Returns (rows to keep, errors, number of identical repeats).
+    """
     keep = ok.copy()
     errors = {}
+    repeats = 0
     index = np.flatnonzero(ok)
     order = index[np.lexsort((ts[index], keys[index]))]
     same_key = (keys[order][1:] == keys[order][:-1]) & (ts[order][1:] == ts[order][:-1])
@@ -249,10 +268,11 @@ def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dic
         identical = all((v[first] == v[second]) or (np.isnan(v[first]) and np.isnan(v[second]))
                         for v in values)
         keep[second] = False
+        repeats += identical
         if not identical:
             errors[int(first)] = f"same time as line {{line:{second}}} with a different value"
             errors[int(second)] = f"same time as line {{line:{first}}} with a different value"
-    return keep, errors
+    return keep, errors, repeats
 
 
 # --- counters --------------------------------------------------------------------
@@ -311,6 +331,13 @@ def load_readings(conn, source: dict, batch: readings.Batch, progress=None) -> t
     resolution, which would count energy twice.
     """
     target = readings.table(source["name"], [c["name"] for c in source["columns"]])
+    clash = readings.overlapping(conn, target, batch.meter_id, batch.ts, batch.duration_s)
+    if len(clash):
+        name = conn.execute(sa.select(s.meters.c.name).where(
+            s.meters.c.id == int(batch.meter_id[clash[0]]))).scalar()
+        raise EnmsError(f"meter {name!r}: {len(clash)} reading(s) overlap other readings of the "
+                        f"same time, first at {utc_iso(batch.ts[clash[0]])} (two resolutions "
+                        "would count energy twice); nothing imported")
     columns = batch.columns()
     inserted = readings.insert(conn, target, columns, progress=progress)
     conflicts = np.array([], dtype=np.int64)
@@ -340,18 +367,6 @@ def _refresh_meter_rollups(conn, target, energy_column, meter_ids, ts, duration_
         first, last = rollups.touched_days(tz, int(ts[mask].min()),
                                            int((ts[mask] + duration_s[mask]).max()))
         rollups.refresh_meters(conn, target, energy_column, ids, tz, first, last)
-        crowded = conn.execute(
-            sa.select(s.meters.c.name, s.meter_daily.c.day, s.meter_daily.c.covered_s,
-                      s.meter_daily.c.day_s)
-            .join(s.meters, s.meters.c.id == s.meter_daily.c.meter_id)
-            .where(s.meter_daily.c.meter_id.in_(ids), s.meter_daily.c.day >= first,
-                   s.meter_daily.c.day <= last,
-                   s.meter_daily.c.covered_s > s.meter_daily.c.day_s)).first()
-        if crowded:
-            raise EnmsError(
-                f"meter {crowded.name!r}: readings overlap stored readings on {crowded.day} "
-                f"({crowded.covered_s / 3600:.1f} h of data for a {crowded.day_s / 3600:.0f} h day; "
-                "two resolutions of the same time would count energy twice); nothing imported")
 
 
 def load_driver_values(conn, driver_ids, ts, duration_s, values, progress=None):
@@ -360,6 +375,11 @@ def load_driver_values(conn, driver_ids, ts, duration_s, values, progress=None):
                ("ts", np.asarray(ts, dtype=np.int64)),
                ("duration_s", np.asarray(duration_s, dtype=np.int64)),
                ("value", np.asarray(values, dtype=np.float64))]
+    clash = readings.overlapping(conn, s.driver_readings, columns[0][1], columns[1][1],
+                                 columns[2][1], key="driver_id")
+    if len(clash):
+        raise EnmsError(f"{len(clash)} driver reading(s) overlap other readings of the same "
+                        f"driver, first at {utc_iso(columns[1][1][clash[0]])}; nothing imported")
     inserted = readings.insert(conn, s.driver_readings, columns, key="driver_id", progress=progress)
     conflicts = np.array([], dtype=np.int64)
     if inserted < len(ts):
@@ -516,8 +536,9 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
                                 for i in np.flatnonzero(values[energy] < 0)})
             target = readings.table(source, [c["name"] for c in src["columns"]])
             if counter:
-                keep, dup_errors = _duplicates(meter_ids, times.ts, list(values.values()),
-                                               _ok(errors, n))
+                keep, dup_errors, repeats = _duplicates(meter_ids, times.ts, list(values.values()),
+                                                        _ok(errors, n))
+                report.rows_duplicate += repeats
                 _merge(errors, dup_errors)
                 keep &= _ok(errors, n)
                 counter_max = {m["id"]: m["counter_max"] for m in meter_rows}
@@ -534,10 +555,16 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
                                                   interval, _ok(errors, n))
                 _merge(errors, dur_errors)
                 ts = times.ts - duration if label == "end" else times.ts
-                keep, dup_errors = _duplicates(meter_ids, ts, list(values.values()), _ok(errors, n))
+                keep, dup_errors, repeats = _duplicates(meter_ids, ts, list(values.values()),
+                                                        _ok(errors, n))
+                report.rows_duplicate += repeats
                 _merge(errors, dup_errors)
                 _merge(errors, _overlaps(meter_ids, ts, duration, keep))
                 batch_rows = np.flatnonzero(keep & _ok(errors, n))
+                clash = batch_rows[readings.overlapping(conn, target, meter_ids[batch_rows],
+                                                        ts[batch_rows], duration[batch_rows])]
+                _merge(errors, {i: STORED_OVERLAP for i in clash})
+                batch_rows = np.setdiff1d(batch_rows, clash)
                 batch = readings.Batch(meter_ids[batch_rows], ts[batch_rows], duration[batch_rows],
                                        {c: v[batch_rows] for c, v in values.items()})
             if strict and errors:
@@ -561,7 +588,7 @@ def _settle(report, conn, path, rows, lines, errors, batch_rows, inserted, confl
         errors.setdefault(int(batch_rows[j]),
                           "a different value is already stored for this time")
     report.rows_inserted = inserted
-    report.rows_duplicate = batch_size - inserted - len(conflicts)
+    report.rows_duplicate += batch_size - inserted - len(conflicts)
     _finish(report, rows, lines, errors)
     if len(ts):
         report.first_ts, report.last_ts = utc_iso(ts.min()), utc_iso(ts.max())
@@ -623,10 +650,16 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
                                               explicit[row_of], {}, ok_entries())
             _merge(errors, as_row_errors(dur_errors))
             ts = times.ts[row_of] - (duration if label == "end" else 0)
-            keep, dup_errors = _duplicates(ids, ts, [value], ok_entries())
+            keep, dup_errors, repeats = _duplicates(ids, ts, [value], ok_entries())
+            report.rows_duplicate += repeats
             _merge(errors, as_row_errors(dup_errors))
             _merge(errors, as_row_errors(_overlaps(ids, ts, duration, keep)))
             keep &= ok_entries() & ~np.isnan(value)  # an empty cell is no reading, not a zero
+            kept = np.flatnonzero(keep)
+            clash = kept[readings.overlapping(conn, s.driver_readings, ids[kept], ts[kept],
+                                              duration[kept], key="driver_id")]
+            _merge(errors, {int(row_of[k]): STORED_OVERLAP for k in clash})
+            keep[clash] = False
             if strict and errors:
                 _finish(report, rows, lines, errors)
                 report.loaded = False

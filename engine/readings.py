@@ -224,3 +224,51 @@ def find_conflicts(conn, target: sa.Table, columns: list, key: str = "meter_id")
         mine, theirs = arrays[name].astype(np.float64), stored[i][match]
         differs |= ~((mine == theirs) | (np.isnan(mine) & np.isnan(theirs)))
     return np.flatnonzero(found & differs)
+
+
+def overlapping(conn, target: sa.Table, key_ids, ts, duration_s, key: str = "meter_id") -> np.ndarray:
+    """Indices of new rows whose interval overlaps a stored one (or another new one).
+
+    Two readings of the same meter covering the same time would count its
+    energy twice. Stored rows never overlap each other, so besides the stored
+    rows inside the new rows' span only the last one before it can reach in.
+    A row repeating a stored one's time and length is a reload (duplicate or
+    clash of values, judged by ``find_conflicts``), not an overlap.
+    """
+    key_ids = np.asarray(key_ids, dtype=np.int64)
+    ts = np.asarray(ts, dtype=np.int64)
+    duration_s = np.asarray(duration_s, dtype=np.int64)
+    if len(ts) == 0:
+        return np.array([], dtype=np.int64)
+    keys = np.unique(key_ids).tolist()
+    first, last_end = int(ts.min()), int((ts + duration_s).max())
+    k, t, d = target.c[key], target.c.ts, target.c.duration_s
+    stored = conn.execute(sa.select(k, t, d).where(
+        k.in_(keys), t >= first, t < last_end)).all()
+    before = sa.select(k, sa.func.max(t).label("ts")).where(
+        k.in_(keys), t < first).group_by(k).subquery()
+    stored += conn.execute(sa.select(k, t, d).join(
+        before, (before.c[key] == k) & (before.c.ts == t))).all()
+    old = np.array(stored, dtype=np.int64).reshape(-1, 3)
+    # A new row equal in time and length to a stored one is a reload, not an overlap.
+    reload = np.zeros(len(ts), dtype=bool)
+    if len(old):
+        old_keys = _keys(old[:, 0], old[:, 1])
+        order = np.argsort(old_keys)
+        at = order[np.clip(np.searchsorted(old_keys[order], _keys(key_ids, ts)), 0, len(old) - 1)]
+        reload = (old_keys[at] == _keys(key_ids, ts)) & (old[at, 2] == duration_s)
+    is_new = np.concatenate([np.zeros(len(old), dtype=bool), ~reload])
+    all_keys = np.concatenate([old[:, 0], key_ids])
+    all_ts = np.concatenate([old[:, 1], ts])
+    all_end = all_ts + np.concatenate([old[:, 2], duration_s])
+    order = np.lexsort((all_ts, all_keys))
+    k_sorted, t_sorted, e_sorted = all_keys[order], all_ts[order], all_end[order]
+    group = np.cumsum(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
+    # Latest end among the earlier rows of the same key: a running maximum,
+    # kept apart per key by lifting each key's ends above the previous key's.
+    lifted = group * (1 << 36) + e_sorted
+    earlier_end = np.r_[0, np.maximum.accumulate(lifted)[:-1]]
+    starts_inside = group * (1 << 36) + t_sorted < earlier_end
+    next_inside = np.r_[(k_sorted[1:] == k_sorted[:-1]) & (t_sorted[1:] < e_sorted[:-1]), False]
+    hit = (starts_inside | next_inside) & is_new[order]
+    return np.sort(order[hit] - len(old))
