@@ -21,9 +21,12 @@ are the day's heating and cooling degree days ``hdd`` and ``cdd`` [K day]
 Balance points are searched on a grid (``step_c`` [K], default 0.5 K) spanning
 the 10 % to 90 % quantiles of T, so every candidate has data on both sides;
 the grid point with the lowest sum of squared errors wins (RP-1050 fits by
-least squares over the change point [1]). Each candidate's error comes from
-one set of cross products and a batched small solve, and the winner is refitted
-by ``regression.fit_ols`` for its full statistics.
+least squares over the change point [1]). A second grid of step_c / 10 within
+one coarse step of the winner (and inside the span) then refines it, so a
+balance point between coarse grid points does not bias the slopes. Each
+candidate's error comes from one set of cross products and a batched small
+solve, and the winner is refitted by ``regression.fit_ols`` for its full
+statistics.
 
 A searched balance point is a model parameter fitted to the same data (RP-1050
 counts it: a "3P" model has three parameters). It is charged one residual
@@ -58,12 +61,15 @@ _SEARCHED = {"2p": 0, "3p_heating": 1, "3p_cooling": 1, "4p": 1, "5p": 2}
 
 @dataclass(frozen=True)
 class ChangePointResult:
-    """A fitted change-point model: its balance point(s) [C], its OLS fit, and
-    why it fails the DOE EnPI validity rules (``reasons``, empty when valid)."""
+    """A fitted change-point model: its balance point(s) [C] (found to
+    ``resolution_c`` [K] after a ``grid_step_c`` [K] grid over ``search_range_c``
+    [C]), its OLS fit, and why it fails the DOE EnPI validity rules
+    (``reasons``, empty when valid)."""
     model: str
     heating_balance_c: float | None
     cooling_balance_c: float | None
     grid_step_c: float
+    resolution_c: float
     search_range_c: tuple[float, float] | None
     ols: OLSResult
     reasons: tuple[Check, ...]
@@ -91,6 +97,7 @@ class ChangePointResult:
     def as_dict(self) -> dict:
         return {"model": self.model, "heating_balance_c": self.heating_balance_c,
                 "cooling_balance_c": self.cooling_balance_c, "grid_step_c": self.grid_step_c,
+                "resolution_c": self.resolution_c,
                 "search_range_c": list(self.search_range_c) if self.search_range_c else None,
                 "valid": self.valid, "reasons": [c.as_dict() for c in self.reasons],
                 "ols": self.ols.as_dict()}
@@ -139,7 +146,7 @@ def fit_changepoint(model: str, temp_c, energy, extra=None, extra_names: Sequenc
     >>> e = 80 + 6 * np.maximum(0, 16 - t) + rng.normal(0, 3, 365)
     >>> cp = fit_changepoint("3p_heating", t, e)
     >>> cp.heating_balance_c, round(cp.ols.coefficients[0], 1), cp.ols.df_resid
-    (16.0, 6.0, 362)
+    (15.95, 6.0, 362)
     """
     if model not in MODELS:
         raise ValueError(f"unknown change-point model {model!r} (known: {', '.join(MODELS)})")
@@ -151,14 +158,19 @@ def fit_changepoint(model: str, temp_c, energy, extra=None, extra_names: Sequenc
     extra_cols, extra_names, extra_units = _extras(extra, extra_names, extra_units, temp.size)
     heating = cooling = None
     span = None
+    resolution = step_c / 10
     if model != "2p":
         grid = balance_point_grid(temp, step_c, quantiles)
-        heating, cooling = _search(model, temp, y, extra_cols, grid)
+        heating, cooling = _search(model, temp, y, extra_cols, grid, grid)
+        fine_heating = _around(heating, grid, resolution)
+        fine_cooling = fine_heating if model == "4p" else _around(cooling, grid, resolution)
+        heating, cooling = _search(model, temp, y, extra_cols, fine_heating, fine_cooling)
         span = (float(grid[0]), float(grid[-1]))
     X, names, units = _design(model, temp, heating, cooling)
     ols = fit_ols(np.column_stack([X, extra_cols]), y, names + extra_names, units + extra_units,
                   searched_parameters=_SEARCHED[model])
-    return ChangePointResult(model, heating, cooling, step_c, span, ols, doe_reasons(ols))
+    return ChangePointResult(model, heating, cooling, step_c, resolution, span, ols,
+                             doe_reasons(ols))
 
 
 def compare_models(temp_c, energy, extra=None, extra_names: Sequence[str] = (),
@@ -277,19 +289,31 @@ def _design(model, temp, heating, cooling):
     return np.column_stack(cols), tuple(names), ("K day",) * len(names)
 
 
-def _search(model, temp, y, extra, grid):
-    """The balance point(s) [C] of least squared error: (heating, cooling), None if unused."""
-    g = grid.size
-    H = np.maximum(0.0, grid[None, :] - temp[:, None])
-    C = np.maximum(0.0, temp[:, None] - grid[None, :])
+def _around(value, grid, resolution):
+    """A fine grid [C] within one coarse step of ``value`` and inside the coarse grid."""
+    if value is None:
+        return np.empty(0)
+    fine = np.round(value + resolution * np.arange(-9, 10), 10)
+    return fine[(fine >= grid[0]) & (fine <= grid[-1])]
+
+
+def _search(model, temp, y, extra, heating_grid, cooling_grid):
+    """The balance point(s) [C] of least squared error: (heating, cooling), None if unused.
+
+    4p uses ``heating_grid`` for its one change point; 5p pairs heating < cooling."""
+    g = heating_grid.size
+    H = np.maximum(0.0, heating_grid[None, :] - temp[:, None])
+    C = np.maximum(0.0, temp[:, None] - cooling_grid[None, :])
     if model == "3p_heating":
         F, cand = H, np.arange(g)[:, None]
     elif model == "3p_cooling":
-        F, cand = C, np.arange(g)[:, None]
+        F, cand = C, np.arange(cooling_grid.size)[:, None]
     elif model == "4p":
-        F, cand = np.hstack([H, C]), np.column_stack([np.arange(g), g + np.arange(g)])
+        F, cand = np.hstack([H, H[:, :0]]), None
+        F = np.hstack([H, np.maximum(0.0, temp[:, None] - heating_grid[None, :])])
+        cand = np.column_stack([np.arange(g), g + np.arange(g)])
     else:
-        i, j = np.triu_indices(g, k=1)
+        i, j = np.nonzero(heating_grid[:, None] < cooling_grid[None, :])
         F, cand = np.hstack([H, C]), np.column_stack([i, g + j])
         if cand.size == 0:
             raise ValueError("a 5p model needs at least two candidate balance points; "
@@ -307,10 +331,12 @@ def _search(model, temp, y, extra, grid):
     r = np.concatenate([Gfy[cand], np.broadcast_to(B.T @ ys, (len(cand), q))], axis=1)
     best = cand[int(np.argmax(_batched_r2(A, r)))]
     if model == "3p_heating":
-        return float(grid[best[0]]), None
+        return float(heating_grid[best[0]]), None
     if model == "3p_cooling":
-        return None, float(grid[best[0]])
-    return float(grid[best[0]]), float(grid[best[1] - g])
+        return None, float(cooling_grid[best[0]])
+    if model == "4p":
+        return float(heating_grid[best[0]]), float(heating_grid[best[0]])
+    return float(heating_grid[best[0]]), float(cooling_grid[best[1] - g])
 
 
 def _standardize(a: np.ndarray) -> np.ndarray:

@@ -192,6 +192,11 @@ def _copy(cursor, table_name, columns, names, types, progress) -> None:
                 copy.write_row(row)
 
 
+def _fetch(conn, query, dtype) -> np.ndarray:
+    """A query's rows as a 2-D array (plain tuples: numpy is slow on Row objects)."""
+    return np.array([tuple(row) for row in conn.execute(query)], dtype=dtype)
+
+
 def _keys(meter_id, ts):
     # ts < 2**34 s (year 2514); meter ids < 2**29.
     return (meter_id.astype(np.int64) << 34) | ts.astype(np.int64)
@@ -206,10 +211,10 @@ def find_conflicts(conn, target: sa.Table, columns: list, key: str = "meter_id")
     query = sa.select(*[target.c[name] for name, _ in columns]).where(
         target.c[key].in_(np.unique(arrays[key]).tolist()),
         target.c.ts >= int(arrays["ts"].min()), target.c.ts <= int(arrays["ts"].max()))
-    stored = conn.execute(query).all()
-    if not stored:
+    stored = _fetch(conn, query, np.float64)  # NULL -> nan
+    if not len(stored):
         return np.array([], dtype=np.int64)
-    stored = np.array(stored, dtype=np.float64).T  # None -> nan
+    stored = stored.T
     names = [name for name, _ in columns]
     stored_keys = _keys(stored[names.index(key)].astype(np.int64),
                         stored[names.index("ts")].astype(np.int64))
@@ -243,13 +248,12 @@ def overlapping(conn, target: sa.Table, key_ids, ts, duration_s, key: str = "met
     keys = np.unique(key_ids).tolist()
     first, last_end = int(ts.min()), int((ts + duration_s).max())
     k, t, d = target.c[key], target.c.ts, target.c.duration_s
-    stored = conn.execute(sa.select(k, t, d).where(
-        k.in_(keys), t >= first, t < last_end)).all()
-    before = sa.select(k, sa.func.max(t).label("ts")).where(
-        k.in_(keys), t < first).group_by(k).subquery()
-    stored += conn.execute(sa.select(k, t, d).join(
-        before, (before.c[key] == k) & (before.c.ts == t))).all()
-    old = np.array(stored, dtype=np.int64).reshape(-1, 3)
+    parts = [_fetch(conn, sa.select(k, t, d).where(k.in_(keys), t >= first, t < last_end),
+                    np.int64)]
+    for key_id in keys:  # one backward index step per key
+        parts.append(_fetch(conn, sa.select(k, t, d).where(k == key_id, t < first)
+                            .order_by(t.desc()).limit(1), np.int64))
+    old = np.concatenate([p.reshape(-1, 3) for p in parts])
     # A new row equal in time and length to a stored one is a reload, not an overlap.
     reload = np.zeros(len(ts), dtype=bool)
     if len(old):

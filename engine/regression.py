@@ -525,7 +525,9 @@ def _gram(X, y, names, units) -> _Gram:
     centred = Z - mean
     scale = np.sqrt(np.einsum("ij,ij->j", centred, centred))
     Zs = centred / scale
-    return _Gram(names, units, Z.shape[0], mean, scale, Zs.T @ Zs, Zs[1:].T @ Zs[:-1])
+    corr = Zs.T @ Zs
+    np.fill_diagonal(corr, 1.0)  # unit-length columns; exact, so one driver has VIF 1
+    return _Gram(names, units, Z.shape[0], mean, scale, corr, Zs[1:].T @ Zs[:-1])
 
 
 def _fit(g: _Gram, cols: tuple[int, ...], searched: int) -> OLSResult:
