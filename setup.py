@@ -15,6 +15,7 @@ setup(
         "alembic>=1.13",
         "psycopg[binary]>=3.1",
         "numpy>=1.26",
+        "scipy>=1.11",
         "platformdirs>=4",
         "tzdata",
         "rich>=13",

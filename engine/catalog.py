@@ -151,7 +151,7 @@ def source_columns(conn, source_id: int) -> list[dict]:
 
 
 def get_energy_source(store, name: str) -> dict:
-    with store.begin() as conn:
+    with store.read() as conn:
         src = _row(conn, "energy source", name)
         src["columns"] = source_columns(conn, src["id"])
     src["energy_column"] = next(c["name"] for c in src["columns"] if c["kind"] == "energy")
@@ -300,7 +300,7 @@ def _seu_dict(conn, row) -> dict:
 
 
 def get_seu(store, equipment: str, source: str) -> dict:
-    with store.begin() as conn:
+    with store.read() as conn:
         return _seu_dict(conn, _seu_row(conn, equipment, source))
 
 
@@ -362,7 +362,8 @@ _LIST_QUERIES = {
     ).join(s.sites, s.sites.c.id == s.equipment.c.site_id),
     "meter": lambda: sa.select(
         s.meters.c.name, s.equipment.c.name.label("equipment"),
-        s.energy_sources.c.name.label("source"), s.meters.c.interval_s, s.meters.c.counter_max
+        s.energy_sources.c.name.label("source"), s.meters.c.interval_s, s.meters.c.counter_max,
+        s.meters.c.description
     ).join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id
            ).join(s.energy_sources, s.energy_sources.c.id == s.meters.c.source_id),
     "driver": lambda: sa.select(
@@ -377,7 +378,7 @@ KINDS = tuple(_LIST_QUERIES) + ("seu",)
 
 def list_entries(store, kind: str) -> list[dict]:
     """All entries of one kind ('site', 'energy source', ..., 'seu'), by name."""
-    with store.begin() as conn:
+    with store.read() as conn:
         if kind == "seu":
             rows = conn.execute(_seu_query().order_by(s.equipment.c.name, s.energy_sources.c.name))
             return [_seu_dict(conn, r) for r in rows.mappings()]
@@ -395,7 +396,7 @@ def get_entry(store, kind: str, name: str) -> dict:
     if kind not in _LIST_QUERIES:
         raise EnmsError(f"unknown catalog kind {kind!r} (known: {', '.join(KINDS)})")
     query = _LIST_QUERIES[kind]()
-    with store.begin() as conn:
+    with store.read() as conn:
         row = conn.execute(query.where(query.selected_columns[0] == name)).mappings().first()
         if row is None:
             _row(conn, kind, name)  # raises NotFound with the known names
@@ -404,7 +405,7 @@ def get_entry(store, kind: str, name: str) -> dict:
 
 def counts(store) -> dict:
     """How many entries of each kind the catalog holds."""
-    with store.begin() as conn:
+    with store.read() as conn:
         result = {kind: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
                   for kind, t in _TABLES.items()}
         result["seu"] = conn.execute(sa.select(sa.func.count()).select_from(s.seus)).scalar()

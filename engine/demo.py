@@ -18,15 +18,16 @@ from .store import default_data_dir
 
 
 def ground_truth_path(store) -> Path:
-    """demo_ground_truth.json beside an SQLite file, else in the data directory."""
-    folder = store.sqlite_path.parent if store.sqlite_path else default_data_dir()
-    return folder / "demo_ground_truth.json"
+    """<database>_ground_truth.json beside an SQLite file, else in the data directory."""
+    if store.sqlite_path:
+        return store.sqlite_path.with_name(store.sqlite_path.stem + "_ground_truth.json")
+    return default_data_dir() / f"{store.engine.url.database}_ground_truth.json"
 
 
 def existing_demo_seed(store) -> int | None:
     """The seed of the demo this database holds, None if it holds none."""
     path = ground_truth_path(store)
-    with store.begin() as conn:
+    with store.read() as conn:
         has_site = conn.execute(sa.select(s.sites.c.id).where(
             s.sites.c.name == "Demo Plant")).first()
     if has_site and path.exists():

@@ -138,7 +138,8 @@ def forecast(years: Sequence[int], actual: Mapping[str, Sequence[float]],
     source to one total per year [energy unit].
 
     >>> f = forecast([2007, 2008], {"gas": [100.0, 90.0]}, {"gas": [100.0, 96.0]})
-    >>> round(f.years[1].senpi, 4), round(f.years[1].total_improvement_pct, 2), f.years[1].cumulative_savings
+    >>> second = f.years[1]
+    >>> round(second.senpi, 4), round(second.total_improvement_pct, 2), second.cumulative_savings
     (0.9375, 6.25, 6.0)
     """
     sources = tuple(actual)

@@ -277,15 +277,17 @@ def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dic
 
 # --- counters --------------------------------------------------------------------
 
-def _counter_intervals(conn, target, meter_ids, ts, counter, counter_max: dict, notes, lines):
+def _counter_intervals(conn, target, meter_ids, ts, counter, meters: list, notes, lines):
     """Turn cumulative register readings into interval rows.
 
     Returns (row index of each interval's end reading, start ts, duration,
     energy, counter_end). Each meter's first reading in the file pairs with
     the last stored reading before it, if any.
     """
+    counter_max = {m["id"]: m["counter_max"] for m in meters}
+    names = {m["id"]: m["name"] for m in meters}
     out = []
-    for meter in np.unique(meter_ids):
+    for meter in np.unique(meter_ids[meter_ids >= 0]):
         rows = np.flatnonzero((meter_ids == meter) & ~np.isnan(counter))
         rows = rows[np.argsort(ts[rows])]
         if len(rows) == 0:
@@ -299,8 +301,8 @@ def _counter_intervals(conn, target, meter_ids, ts, counter, counter_max: dict, 
         if prior is not None:
             prev_ts, prev_value = prior.ts + prior.duration_s, prior.counter_end
         else:
-            notes.append(f"meter {int(meter)}: the first reading (line {lines[rows[0]]}) "
-                         "only anchors the counter")
+            notes.append(f"meter {names[int(meter)]!r}: the first reading (line "
+                         f"{lines[rows[0]]}) only anchors the counter")
         for i in rows:
             if prev_ts is not None and ts[i] > prev_ts:
                 delta = counter[i] - prev_value
@@ -308,11 +310,11 @@ def _counter_intervals(conn, target, meter_ids, ts, counter, counter_max: dict, 
                     top = counter_max.get(int(meter))
                     if top:
                         delta = counter[i] + top - prev_value
-                        notes.append(f"line {lines[i]}: counter rolled over at {top:g}")
+                        notes.append(f"line {lines[i]}: counter rolled over at {top:,.10g}")
                     else:
                         delta = counter[i]
                         notes.append(f"line {lines[i]}: counter reset (dropped from "
-                                     f"{prev_value:g} to {counter[i]:g}); counted from zero")
+                                     f"{prev_value:,.10g} to {counter[i]:,.10g}); counted from zero")
                 out.append((i, prev_ts, ts[i] - prev_ts, delta, counter[i]))
             prev_ts, prev_value = ts[i], counter[i]
     if not out:
@@ -454,6 +456,16 @@ def _column(rows, index) -> list[str]:
     return [r[index] if index < len(r) else "" for r in rows]
 
 
+def _explicit_durations(header, rows, errors: dict) -> np.ndarray:
+    """The duration_s column [s] where given, 0 where the interval is to be inferred."""
+    if "duration_s" not in header:
+        return np.zeros(len(rows), dtype=np.int64)
+    seconds = _parse_numbers(_column(rows, header.index("duration_s")), "duration_s", errors)
+    _merge(errors, {i: "duration_s must be > 0"
+                    for i in np.flatnonzero(~np.isnan(seconds) & (seconds <= 0))})
+    return np.where(np.isnan(seconds) | (seconds <= 0), 0, seconds).astype(np.int64)
+
+
 def _ok(errors: dict, n: int) -> np.ndarray:
     """True for rows without an error so far."""
     ok = np.ones(n, dtype=bool)
@@ -524,13 +536,7 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
             values = {c["name"]: _parse_numbers(_column(rows, header.index(c["name"])),
                                                 c["name"], errors)
                       for c in src["columns"] if c["name"] in header}
-            explicit = np.zeros(n, dtype=np.int64)
-            if "duration_s" in header:
-                explicit_f = _parse_numbers(_column(rows, header.index("duration_s")),
-                                            "duration_s", errors)
-                _merge(errors, {i: "duration_s must be > 0"
-                                for i in np.flatnonzero(~np.isnan(explicit_f) & (explicit_f <= 0))})
-                explicit = np.nan_to_num(explicit_f, nan=0).astype(np.int64)
+            explicit = _explicit_durations(header, rows, errors)
             if not counter:
                 _merge(errors, {i: f"{energy}: negative interval energy {values[energy][i]:g}"
                                 for i in np.flatnonzero(values[energy] < 0)})
@@ -541,10 +547,9 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
                 report.rows_duplicate += repeats
                 _merge(errors, dup_errors)
                 keep &= _ok(errors, n)
-                counter_max = {m["id"]: m["counter_max"] for m in meter_rows}
                 batch_rows, start, duration, energy_delta, counter_end = _counter_intervals(
                     conn, target, np.where(keep, meter_ids, -1), times.ts,
-                    np.where(keep, values[energy], np.nan), counter_max, report.notes, lines)
+                    np.where(keep, values[energy], np.nan), meter_rows, report.notes, lines)
                 batch = readings.Batch(
                     meter_ids[batch_rows], start, duration,
                     {c: (energy_delta if c == energy else v[batch_rows]) for c, v in values.items()},
@@ -618,11 +623,7 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
             measured = s.drivers.c.kind == "measured"
             times = _parse_times(_column(rows, time_i), tz)
             _merge(errors, times.errors)
-            explicit = np.zeros(n, dtype=np.int64)
-            if "duration_s" in header:
-                explicit = np.nan_to_num(_parse_numbers(
-                    _column(rows, header.index("duration_s")), "duration_s", errors),
-                    nan=0).astype(np.int64)
+            explicit = _explicit_durations(header, rows, errors)
             if "driver" in header and "value" in header:
                 names = _column(rows, header.index("driver"))
                 ids, unknown = _lookup(conn, s.drivers, names, "measured driver", measured)

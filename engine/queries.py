@@ -21,7 +21,7 @@ def _days(first: date, last: date) -> list[date]:
 
 def meter_series(store, meter: str, first: date, last: date) -> list[dict]:
     """Daily energy of one meter [native unit] with completeness; NULL days kept."""
-    with store.begin() as conn:
+    with store.read() as conn:
         row = catalog._row(conn, "meter", meter)
         stored = {r["day"]: r for r in rollups.meter_days(conn, [row["id"]], first, last)}
     return [{"day": d, "energy": stored[d]["energy"] if d in stored else None,
@@ -34,7 +34,7 @@ def seu_series(store, equipment: str, source: str, first: date, last: date) -> l
     seu = catalog.get_seu(store, equipment, source)
     if not seu["meters"]:
         raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
-    with store.begin() as conn:
+    with store.read() as conn:
         ids = conn.execute(sa.select(s.meters.c.id).where(
             s.meters.c.name.in_(seu["meters"]))).scalars().all()
         rows = rollups.meter_days(conn, ids, first, last)
@@ -48,7 +48,7 @@ def seu_series(store, equipment: str, source: str, first: date, last: date) -> l
 
 def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
     """Daily values of a driver by its own roll-up rule; NULL where missing."""
-    with store.begin() as conn:
+    with store.read() as conn:
         row = catalog._row(conn, "driver", driver)
         stored = {r["day"]: r for r in rollups.driver_days(conn, [row["id"]], first, last)}
     return [{"day": d, "value": stored[d]["value"] if d in stored else None,
@@ -79,7 +79,7 @@ def monthly(series: list[dict], key: str, rule: str = "sum") -> list[dict]:
 def summary(store) -> dict:
     """What the database holds: catalog counts, readings per table, date range."""
     result = {"database": store.describe(), "catalog": catalog.counts(store), "readings": {}}
-    with store.begin() as conn:
+    with store.read() as conn:
         sources = conn.execute(sa.select(s.energy_sources.c.id, s.energy_sources.c.name)).all()
         for source_id, name in sources:
             cols = [c["name"] for c in catalog.source_columns(conn, source_id)]
@@ -123,7 +123,7 @@ def _hour_rows(conn, table, key_col, value_col, keys, rule, tz, first, last, key
 
 def meter_hours(store, meter: str, first: date, last: date) -> list[dict]:
     """Hourly energy of a meter [native unit] over local days first..last."""
-    with store.begin() as conn:
+    with store.read() as conn:
         row = catalog._row(conn, "meter", meter)
         src = conn.execute(sa.select(s.energy_sources.c.name).where(
             s.energy_sources.c.id == row["source_id"])).scalar_one()
@@ -150,7 +150,7 @@ def seu_hours(store, equipment: str, source: str, first: date, last: date) -> li
 
 def driver_hours(store, driver: str, first: date, last: date) -> list[dict]:
     """Hourly values of a measured driver by its roll-up rule."""
-    with store.begin() as conn:
+    with store.read() as conn:
         row = catalog._row(conn, "driver", driver)
         if row["kind"] != "measured":
             raise EnmsError(f"driver {driver!r} is derived per day; it has no hourly values")

@@ -7,9 +7,9 @@ One model, fitted on rows in time order (one row per hour, day, week or month):
 with E the energy of the interval [energy unit] and x_j the drivers (relevant
 variables) rolled up to the same interval. Every statistic is computed from one
 centred, unit-scaled Gram (cross-product) matrix of the drivers and the energy,
-so all 2^p - 1 driver subsets cost one matrix product plus a small solve each
-(``all_subsets``), and a fit of one subset is the same computation
-(``fit_ols``). Scaling the columns to unit length first keeps the solve
+so all 2^p - 1 driver subsets cost one matrix product plus one small inverse
+each, batched by subset size (``all_subsets``), and a fit of one subset is the
+same computation (``fit_ols``). Scaling the columns to unit length first keeps the solve
 well conditioned when drivers differ by orders of magnitude (production in
 units per day next to degree days).
 
@@ -57,7 +57,6 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from scipy import special
 
 INTERVALS = ("hour", "day", "week", "month")
 
@@ -86,7 +85,8 @@ VIF_WARN = 10.0            # above: collinearity warning
 FSU_FACTOR = 1.26
 
 _COLLINEAR_VIF = 1e10      # a VIF this large is numerical rank deficiency
-_INTERVAL_WORDS = {"hour": "hours", "day": "days", "week": "weeks", "month": "months"}
+_INTERVAL_WORDS = {"hour": ("hours", "hourly"), "day": ("days", "daily"),
+                   "week": ("weeks", "weekly"), "month": ("months", "monthly")}
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,17 @@ class Check:
 class OLSResult:
     """An OLS baseline: coefficients, their uncertainty, and goodness of fit.
 
-    Coefficient tuples follow ``names``; ``xtx_inv`` is (X'X)^-1 of the design
-    [1, x_1 .. x_p] (intercept first), which with ``sigma2`` [energy^2] and
-    ``driver_means`` [driver units] is all that prediction intervals need. ``searched_parameters`` counts parameters
-    chosen by search on the same data (change-point temperatures): they are
-    charged to the degrees of freedom of every statistic.
+    Units: intercept, its standard error, ``rmse`` and ``mean_energy`` [energy
+    unit]; coefficients and their standard errors [energy unit per driver
+    unit]; ``sse`` and ``sigma2`` [energy unit^2]; ``cv_rmse_pct`` and
+    ``nmbe_pct`` [%]; ``driver_means`` [driver units]; r2, t, p, VIF,
+    autocorrelation [-]. Coefficient tuples follow ``names``.
+
+    ``xtx_inv`` is (X'X)^-1 of the design [1, x_1 .. x_p] (intercept first);
+    with ``sigma2`` and ``driver_means`` it is all that prediction intervals
+    need. ``searched_parameters`` counts parameters chosen by search on the
+    same data (change-point temperatures): they are charged to the degrees of
+    freedom of every statistic.
     """
     names: tuple[str, ...]
     units: tuple[str, ...]
@@ -271,7 +277,10 @@ def fit_ols(X, y, names: Sequence[str], units: Sequence[str] | None = None, *,
     (0.9998, 3)
     """
     gram = _gram(X, y, names, units)
-    return _fit(gram, tuple(range(len(gram.names))), searched_parameters)
+    (result,) = _fit_batch(gram, np.arange(len(gram.names))[None, :], searched_parameters)
+    if isinstance(result, ValueError):
+        raise result
+    return result
 
 
 def all_subsets(X, y, names: Sequence[str], units: Sequence[str] | None = None,
@@ -295,19 +304,24 @@ def all_subsets(X, y, names: Sequence[str], units: Sequence[str] | None = None,
         raise ValueError(f"{p} candidate drivers is more than {max_candidates} "
                          f"({2 ** p - 1} subsets): choose the likeliest drivers first")
     candidates = []
-    for size in range(1, p + 1):
-        for cols in itertools.combinations(range(p), size):
-            try:
-                ols = _fit(gram, cols, 0)
-            except ValueError:
-                continue
-            candidates.append(Candidate(ols, doe_reasons(ols)))
+    for size in range(1, min(p, gram.n - 2) + 1):
+        subsets = np.array(list(itertools.combinations(range(p), size)))
+        candidates += [Candidate(ols, doe_reasons(ols)) for ols in _fit_batch(gram, subsets, 0)
+                       if isinstance(ols, OLSResult)]
     return rank(candidates)
 
 
 def rank(candidates):
     """Valid first, then by adjusted R2 (highest first); works on anything with
-    ``.valid`` and ``.ols`` (``Candidate``, change-point results)."""
+    ``.valid`` and ``.ols`` (``Candidate``, change-point results), so lists of
+    both can be merged and ranked together.
+
+    >>> x = np.arange(12.0)[:, None]
+    >>> good = Candidate(fit_ols(x, 2 * x[:, 0] + np.tile([1.0, -1.0], 6), ["a"]), ())
+    >>> flagged = Candidate(good.ols, (Check("r2_too_low", "R squared is low."),))
+    >>> [c.valid for c in rank([flagged, good])]
+    [True, False]
+    """
     return tuple(sorted(candidates, key=lambda c: (not c.valid, -c.ols.adj_r2)))
 
 
@@ -373,23 +387,23 @@ def validity(result: OLSResult, interval: str = "day") -> Validity:
                               f"{VIF_WARN:.0f}): {listed}; their separate coefficients are "
                               "unreliable."))
     cv_limit, nmbe_limit = CALIBRATION_LIMITS_PCT[interval]
+    plural, adjective = _INTERVAL_WORDS[interval]
     if not result.cv_rmse_pct <= cv_limit:
         warnings.append(Check("cv_rmse_above_limit",
                               f"CV(RMSE) is {result.cv_rmse_pct:.1f} %, above the {cv_limit:.0f} % "
-                              f"ASHRAE Guideline 14 limit for {interval}ly data."))
+                              f"ASHRAE Guideline 14 limit for {adjective} data."))
     if not abs(result.nmbe_pct) <= nmbe_limit:
         warnings.append(Check("nmbe_above_limit",
                               f"NMBE is {result.nmbe_pct:.1f} %, beyond the {nmbe_limit:.0f} % "
-                              f"ASHRAE Guideline 14 limit for {interval}ly data."))
+                              f"ASHRAE Guideline 14 limit for {adjective} data."))
     rho = result.autocorrelation_lag1
     if abs(rho) > 1.96 / math.sqrt(result.n):
-        words = _INTERVAL_WORDS[interval]
         if rho > 0:
-            text = (f"Residuals of consecutive {words} are correlated (lag-1 autocorrelation "
+            text = (f"Residuals of consecutive {plural} are correlated (lag-1 autocorrelation "
                     f"{rho:.2f}): a slow effect is missing from the model; intervals over "
                     "several of them are widened for it (ASHRAE Guideline 14).")
         else:
-            text = (f"Residuals of consecutive {words} alternate in sign (lag-1 autocorrelation "
+            text = (f"Residuals of consecutive {plural} alternate in sign (lag-1 autocorrelation "
                     f"{rho:.2f}): check for readings booked to the wrong {interval}.")
         warnings.append(Check("residual_autocorrelation", text))
     reasons = doe_reasons(result)
@@ -439,10 +453,10 @@ def predict(result: OLSResult, X_new, alpha: float = 0.05,
     centred_sum = centred.sum(axis=0)
     total_leverage = m * m / result.n + float(centred_sum @ slopes_inverse @ centred_sum)
 
-    rho = result.autocorrelation_lag1 if autocorrelation and result.autocorrelation_lag1 > 0 else 0.0
+    rho = max(result.autocorrelation_lag1, 0.0) if autocorrelation else 0.0
     inflation = (1 + rho) / (1 - rho)
     noise = m + 2 * rho * (m * (1 - rho) - (1 - rho ** m)) / (1 - rho) ** 2
-    t = float(special.stdtrit(result.df_resid, 1 - alpha / 2))
+    t = _t_quantile(result.df_resid, 1 - alpha / 2)
     half = t * np.sqrt(result.sigma2 * (1 + inflation * leverage))
     total = float(expected.sum())
     total_half = t * math.sqrt(result.sigma2 * (noise + inflation * total_leverage))
@@ -484,7 +498,7 @@ def fractional_savings_uncertainty(result: OLSResult, m: int, savings_fraction: 
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     rho = max(result.autocorrelation_lag1, 0.0)
     n_eff = result.n * (1 - rho) / (1 + rho)
-    t = float(special.stdtrit(result.df_resid, 1 - alpha / 2))
+    t = _t_quantile(result.df_resid, 1 - alpha / 2)
     cv = result.cv_rmse_pct / 100
     return float(t * FSU_FACTOR * cv * math.sqrt((result.n / n_eff) * (1 + 2 / n_eff) / m)
                  / savings_fraction)
@@ -508,31 +522,46 @@ def _gram(X, y, names, units) -> _Gram:
         raise ValueError("a baseline needs at least one driver")
     if len(set(names)) != len(names):
         raise ValueError(f"driver names repeat: {', '.join(names)}")
-    units = ("",) * len(names) if units is None else tuple("" if u is None else str(u) for u in units)
+    units = _units(units, len(names))
     if len(units) != len(names):
         raise ValueError(f"{len(names)} drivers but {len(units)} units")
-    require_complete(y, "energy")
-    for j, name in enumerate(names):
-        require_complete(X[:, j], name)
-    Z = np.column_stack([X, y])
-    spread = np.ptp(Z, axis=0)
-    for j, label in enumerate(names + ("energy",)):
-        if spread[j] <= 1e-12 * np.max(np.abs(Z[:, j])) or spread[j] == 0:
-            what = "it cannot be told apart from the intercept" if j < len(names) \
-                else "there is nothing to explain"
-            raise ValueError(f"{label} is constant (every value {Z[0, j]:g}): {what}")
-    mean = Z.mean(axis=0)
-    centred = Z - mean
-    scale = np.sqrt(np.einsum("ij,ij->j", centred, centred))
-    Zs = centred / scale
-    corr = Zs.T @ Zs
+    Z = np.vstack([X.T, y])                 # one row per column: fast row reductions
+    labels = names + ("energy",)
+    if not np.isfinite(Z).all():
+        for label, row in zip(labels[::-1], Z[::-1]):  # energy first, then the drivers
+            require_complete(row, label)
+    mean = Z.mean(axis=1)
+    centred = Z - mean[:, None]
+    scale = np.sqrt(np.einsum("ij,ij->i", centred, centred))
+    # Constant: no spread beyond rounding of the mean (1e-12 of its size).
+    for j in np.flatnonzero(scale <= 1e-12 * math.sqrt(Z.shape[1]) * np.abs(mean)):
+        what = "it cannot be told apart from the intercept" if j < len(names) \
+            else "there is nothing to explain"
+        raise ValueError(f"{labels[j]} is constant (every value {Z[j, 0]:g}): {what}")
+    Zs = centred / scale[:, None]
+    corr = Zs @ Zs.T
     np.fill_diagonal(corr, 1.0)  # unit-length columns; exact, so one driver has VIF 1
-    return _Gram(names, units, Z.shape[0], mean, scale, corr, Zs[1:].T @ Zs[:-1])
+    return _Gram(names, units, Z.shape[1], mean, scale, corr, Zs[:, 1:] @ Zs[:, :-1].T)
 
 
-def _fit(g: _Gram, cols: tuple[int, ...], searched: int) -> OLSResult:
-    """The OLS statistics of the drivers ``cols`` from the Gram matrix."""
-    k = len(cols)
+def _t_quantile(df: int, probability: float) -> float:
+    """Student's t quantile (``scipy.stats.t.ppf``'s function), scipy imported on use."""
+    from scipy import special
+    return float(special.stdtrit(df, probability))
+
+
+def _units(units, count: int) -> tuple[str, ...]:
+    """Unit labels, '' where none is given."""
+    return ("",) * count if units is None else tuple("" if u is None else str(u) for u in units)
+
+
+@np.errstate(divide="ignore", invalid="ignore")  # refused subsets carry NaN and inf
+def _fit_batch(g: _Gram, subsets: np.ndarray, searched: int) -> list:
+    """The OLS statistics of each row of ``subsets`` (c, k driver indices), all of
+    one size k, from the Gram matrix: vectorized over the subsets. Returns one
+    ``OLSResult`` per subset, or the ValueError that refuses it (collinear
+    drivers, exact fit); raises when n is too small for k drivers."""
+    c, k = subsets.shape
     n = g.n
     df = n - k - 1 - searched
     if df < 1:
@@ -540,58 +569,80 @@ def _fit(g: _Gram, cols: tuple[int, ...], searched: int) -> OLSResult:
                          + (f" and {searched} searched parameter(s)" if searched else "")
                          + f": need at least {k + 2 + searched} rows")
     yi = len(g.names)
-    idx = list(cols)
-    R = g.corr[np.ix_(idx, idx)]
-    r = g.corr[idx, yi]
-    try:
-        Rinv = np.linalg.inv(R)
-    except np.linalg.LinAlgError:
-        Rinv = None
-    vif = None if Rinv is None else np.diag(Rinv)
-    if vif is None or not np.all(np.isfinite(vif)) or vif.max() > _COLLINEAR_VIF:
-        raise ValueError(_collinear_message(R, [g.names[j] for j in idx]))
-    b_std = Rinv @ r
-    r2 = float(r @ b_std)
+    R = g.corr[subsets[:, :, None], subsets[:, None, :]]
+    r = g.corr[subsets, yi]
+    Rinv = _inverses(R)
+    vif = np.diagonal(Rinv, axis1=1, axis2=2)
+    collinear = ~np.all(np.isfinite(vif) & (vif <= _COLLINEAR_VIF), axis=1)
+    b_std = np.einsum("cij,cj->ci", Rinv, r)
+    r2 = np.einsum("ci,ci->c", r, b_std)
     unexplained = 1.0 - r2
-    if unexplained <= 1e-13:
-        raise ValueError("energy is an exact linear function of "
-                         + ", ".join(g.names[j] for j in idx)
-                         + " (R2 = 1): the data look computed, not measured")
-    scale_x = g.scale[idx]
-    scale_y = float(g.scale[yi])
-    mean_x = g.mean[idx]
-    mean_y = float(g.mean[yi])
+    scale_y, mean_y = float(g.scale[yi]), float(g.mean[yi])
+    scale_x, mean_x = g.scale[subsets], g.mean[subsets]
     beta = b_std * scale_y / scale_x
-    intercept = mean_y - float(mean_x @ beta)
+    intercept = mean_y - np.einsum("ci,ci->c", mean_x, beta)
     sse = unexplained * scale_y ** 2
     sigma2 = sse / df
-    S = Rinv / np.outer(scale_x, scale_x)               # (Xc'Xc)^-1
-    S_mean = S @ mean_x
-    inverse = np.empty((k + 1, k + 1))
-    inverse[0, 0] = 1.0 / n + float(mean_x @ S_mean)
-    inverse[0, 1:] = inverse[1:, 0] = -S_mean
-    inverse[1:, 1:] = S
-    se_all = np.sqrt(sigma2 * np.diag(inverse))
-    t_all = np.concatenate([[intercept], beta]) / se_all
-    p_all = 2 * special.stdtr(df, -np.abs(t_all))
+    inverse = np.empty((c, k + 1, k + 1))                      # (X'X)^-1, intercept first
+    inverse[:, 1:, 1:] = Rinv / (scale_x[:, :, None] * scale_x[:, None, :])
+    S_mean = np.einsum("cij,cj->ci", inverse[:, 1:, 1:], mean_x)
+    inverse[:, 0, 0] = 1.0 / n + np.einsum("ci,ci->c", mean_x, S_mean)
+    inverse[:, 0, 1:] = inverse[:, 1:, 0] = -S_mean
+    se = np.sqrt(sigma2[:, None] * np.diagonal(inverse, axis1=1, axis2=2))
+    t = np.column_stack([intercept, beta]) / se
+    from scipy import special  # imported on first fit: keeps engine start-up light
+    p = 2 * special.stdtr(df, -np.abs(t))
     df_model = k + searched
     f_stat = (r2 / df_model) / (unexplained / df)
-    weights = np.append(-b_std, 1.0)
-    lag_sub = g.lag[np.ix_(idx + [yi], idx + [yi])]
-    rmse = math.sqrt(sigma2)
-    return OLSResult(
-        names=tuple(g.names[j] for j in idx), units=tuple(g.units[j] for j in idx),
-        intercept=intercept, coefficients=tuple(beta.tolist()),
-        intercept_standard_error=float(se_all[0]), standard_errors=tuple(se_all[1:].tolist()),
-        intercept_t=float(t_all[0]), t_values=tuple(t_all[1:].tolist()),
-        intercept_p_value=float(p_all[0]), p_values=tuple(p_all[1:].tolist()),
-        r2=r2, adj_r2=1.0 - unexplained * (n - 1) / df,
-        f_statistic=f_stat, f_p_value=float(special.fdtrc(df_model, df, f_stat)),
-        sse=sse, sigma2=sigma2, rmse=rmse, cv_rmse_pct=100.0 * rmse / mean_y,
-        # In-sample residuals of OLS with an intercept sum to zero by construction.
-        nmbe_pct=0.0, mean_energy=mean_y, driver_means=tuple(mean_x.tolist()), n=n, df_resid=df, searched_parameters=searched,
-        autocorrelation_lag1=float(weights @ lag_sub @ weights) / unexplained,
-        vif=tuple(vif.tolist()), xtx_inv=tuple(tuple(row) for row in inverse.tolist()))
+    f_p = special.fdtrc(df_model, df, f_stat)
+    rmse = np.sqrt(sigma2)
+    ends = np.column_stack([subsets, np.full(c, yi)])
+    weights = np.column_stack([-b_std, np.ones(c)])
+    lagged = np.einsum("ci,cij,cj->c", weights, g.lag[ends[:, :, None], ends[:, None, :]], weights)
+    columns = dict(
+        intercept=intercept, beta=beta, se=se, t=t, p=p, r2=r2, unexplained=unexplained,
+        f_stat=f_stat, f_p=f_p, sse=sse, sigma2=sigma2, rmse=rmse, rho=lagged / unexplained,
+        vif=vif, mean_x=mean_x, inverse=inverse, subsets=subsets)
+    rows = {key: value.tolist() for key, value in columns.items()}
+    out = []
+    for i in range(c):
+        cols = rows["subsets"][i]
+        names = tuple(g.names[j] for j in cols)
+        if collinear[i]:
+            out.append(ValueError(_collinear_message(R[i], list(names))))
+            continue
+        if rows["unexplained"][i] <= 1e-13:
+            out.append(ValueError(f"energy is an exact linear function of {', '.join(names)} "
+                                  "(R2 = 1): the data look computed, not measured"))
+            continue
+        se_i, t_i, p_i = rows["se"][i], rows["t"][i], rows["p"][i]
+        out.append(OLSResult(
+            names=names, units=tuple(g.units[j] for j in cols), intercept=rows["intercept"][i],
+            coefficients=tuple(rows["beta"][i]), intercept_standard_error=se_i[0],
+            standard_errors=tuple(se_i[1:]), intercept_t=t_i[0], t_values=tuple(t_i[1:]),
+            intercept_p_value=p_i[0], p_values=tuple(p_i[1:]), r2=rows["r2"][i],
+            adj_r2=1.0 - rows["unexplained"][i] * (n - 1) / df, f_statistic=rows["f_stat"][i],
+            f_p_value=rows["f_p"][i], sse=rows["sse"][i], sigma2=rows["sigma2"][i],
+            rmse=rows["rmse"][i], cv_rmse_pct=100.0 * rows["rmse"][i] / mean_y,
+            # In-sample residuals of OLS with an intercept sum to zero by construction.
+            nmbe_pct=0.0, mean_energy=mean_y, driver_means=tuple(rows["mean_x"][i]), n=n,
+            df_resid=df, searched_parameters=searched, autocorrelation_lag1=rows["rho"][i],
+            vif=tuple(rows["vif"][i]), xtx_inv=tuple(map(tuple, rows["inverse"][i]))))
+    return out
+
+
+def _inverses(R: np.ndarray) -> np.ndarray:
+    """Inverse of each matrix in the stack; NaN where one is singular."""
+    try:
+        return np.linalg.inv(R)
+    except np.linalg.LinAlgError:
+        out = np.full_like(R, np.nan)
+        for i, matrix in enumerate(R):
+            try:
+                out[i] = np.linalg.inv(matrix)
+            except np.linalg.LinAlgError:
+                pass
+        return out
 
 
 def _collinear_message(R: np.ndarray, names: list[str]) -> str:

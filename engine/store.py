@@ -51,6 +51,11 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _sqlite_begin(conn) -> None:
+    read_only = conn.get_execution_options().get("enms_read_only")
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 class Store:
     """One database: an SQLAlchemy engine plus the facts about its dialect."""
 
@@ -74,7 +79,7 @@ class Store:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+            event.listen(engine, "begin", _sqlite_begin)
             return engine
         return sa.create_engine(url, pool_pre_ping=True)
 
@@ -95,16 +100,40 @@ class Store:
 
     @contextmanager
     def begin(self):
-        """A connection in one transaction: all of it commits, or none."""
-        try:
-            with self.engine.begin() as conn:
+        """A connection in one write transaction: all of it commits, or none.
+
+        On SQLite the transaction takes the write lock at once (BEGIN
+        IMMEDIATE), so a second writer waits for the first instead of failing
+        half-way when its read lock cannot be upgraded.
+        """
+        with self._translate_errors(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self):
+        """A connection in one read-only snapshot; never waits for a writer on SQLite (WAL)."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(enms_read_only=True)
+            with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _translate_errors(self):
+        # Driver errors (lock time-outs, lost connections) as one line; the raw
+        # DBAPI cursors used for bulk loads raise the driver's own classes.
+        try:
+            yield
         except sa.exc.OperationalError as exc:
             raise EnmsError(f"database {self.describe()}: {exc.orig}") from None
+        except Exception as exc:
+            if type(exc).__name__ == "OperationalError" and \
+                    type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
+                raise EnmsError(f"database {self.describe()}: {exc}") from None
+            raise
 
     def revision(self) -> str | None:
         """The schema's current migration revision, None for an empty database."""
-        with self.begin() as conn:
+        with self.read() as conn:
             if not sa.inspect(conn).has_table("alembic_version"):
                 return None
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
@@ -124,11 +153,12 @@ class Store:
     def reset(self) -> None:
         """Drop every table, then build the newest schema: an empty database."""
         with self.begin() as conn:
-            names = sa.inspect(conn).get_table_names()
-            for name in names:
-                # Reflected names, not user text; CASCADE takes partitions along.
+            tables = sa.MetaData()
+            tables.reflect(conn)
+            # Dependents first, so foreign keys never block a drop.
+            for table in reversed(tables.sorted_tables):
                 cascade = " CASCADE" if self.is_postgres else ""
-                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"{cascade}')
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}"{cascade}')
         self.upgrade()
 
     def dispose(self) -> None:

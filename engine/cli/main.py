@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[COMMON], help="build the demo factory (2024 baseline year, Jan-Oct 2025)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--force", action="store_true",
-                      help="replace an existing demo database (SQLite only)")
+                      help="erase the whole database and build the demo again")
     demo.set_defaults(func=cmd_demo)
 
     status = sub.add_parser("status", parents=[COMMON], help="what the database holds")

@@ -38,9 +38,13 @@ def print_mapping(mapping: dict) -> None:
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in mapping.items():
-        if key != "id":
-            table.add_row(key, _cell(value) if not isinstance(value, list) or not value
-                          or not isinstance(value[0], dict) else "; ".join(map(str, value)))
+        if key == "id":
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            # e.g. a source's columns: "consumption_m3 [m3] energy"
+            value = "\n".join(" ".join(_cell(v) for k, v in item.items() if k != "id")
+                               for item in value)
+        table.add_row(key, _cell(value))
     console.print(table)
 
 
