@@ -222,9 +222,17 @@ def design_matrix(result: ChangePointResult, temp_c, extra=None) -> np.ndarray:
     array([[10.],
            [ 0.]])
     """
+    return model_design(result.model, result.heating_balance_c, result.cooling_balance_c,
+                        result.ols.names, temp_c, extra)
+
+
+def model_design(model: str, heating_balance_c, cooling_balance_c, names: Sequence[str],
+                 temp_c, extra=None) -> np.ndarray:
+    """The driver table of a stored change-point model (its form, balance points
+    [C] and term names) for new days; ``extra`` holds the non-temperature terms."""
     temp = _temperature(temp_c)
-    X, names, _ = _design(result.model, temp, result.heating_balance_c, result.cooling_balance_c)
-    extra_cols, _, _ = _extras(extra, result.ols.names[len(names):], None, temp.size)
+    X, hinge_names, _ = _design(model, temp, heating_balance_c, cooling_balance_c)
+    extra_cols, _, _ = _extras(extra, tuple(names)[len(hinge_names):], None, temp.size)
     return np.column_stack([X, extra_cols])
 
 

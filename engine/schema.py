@@ -9,7 +9,7 @@ Times: ``ts`` columns hold the START of an interval in UTC epoch seconds and
 ``duration_s`` its length, so a reading covers [ts, ts + duration_s).
 """
 from sqlalchemy import (
-    BigInteger, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData,
+    JSON, BigInteger, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData,
     String, Table, Text, UniqueConstraint,
 )
 
@@ -153,4 +153,32 @@ import_batches = Table(
     Column("rows_rejected", Integer, nullable=False),
     Column("imported_by", String(200), nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+# Added by migration 0003: baseline versions. A row is never edited except
+# its status (active -> superseded) when a documented adjustment replaces it.
+baselines = Table(
+    "baselines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seu_id", Integer, ForeignKey("seus.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(12), nullable=False),      # active | candidate | superseded
+    Column("model_kind", String(12), nullable=False),  # linear | 3p_heating | ... | 5p
+    Column("interval", String(8), nullable=False),     # day | week | month
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("spec", JSON, nullable=False),     # drivers and roll-up rules; prediction reuses it
+    Column("result", JSON, nullable=False),   # statistics, validity, ranking, excluded days
+    Column("formula", Text, nullable=False),
+    Column("r2", Float, nullable=False),
+    Column("adj_r2", Float, nullable=False),
+    Column("cv_rmse_pct", Float, nullable=False),
+    Column("trained_by", String(200), nullable=False),
+    Column("trained_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("parent_id", Integer, ForeignKey("baselines.id")),
+    Column("adjustment_type", String(20)),
+    Column("approved_by", String(200)),
+    Column("activated_at", DateTime(timezone=True)),
+    UniqueConstraint("seu_id", "version"),
 )

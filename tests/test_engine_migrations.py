@@ -38,7 +38,7 @@ def alembic_version(store) -> list[str]:
 def test_store_knows_the_newest_migration():
     # Store.upgrade() skips work when the database is at HEAD_REVISION: a new
     # migration without a new HEAD_REVISION would never be applied.
-    assert HEAD_REVISION == script_head() == "0002"
+    assert HEAD_REVISION == script_head() == "0003"
 
 
 def test_database_from_the_first_schema_upgrades_without_loss(db_url, plant, tmp_path):
@@ -82,7 +82,7 @@ def test_database_from_the_first_schema_upgrades_without_loss(db_url, plant, tmp
 
     with open_store(db_url) as new:                     # opening upgrades to head
         assert new.revision() == HEAD_REVISION
-        assert alembic_version(new) == ["0002"]
+        assert alembic_version(new) == [HEAD_REVISION]
         assert sa.inspect(new.engine).has_table("import_batches")
         for table, rows in before.items():
             assert table_rows(new, table) == rows, table
@@ -112,7 +112,7 @@ def test_database_from_the_first_schema_upgrades_without_loss(db_url, plant, tmp
         assert len(recorded["sha256"]) == 64
 
     with open_store(db_url) as again:                   # opening a current database: a no-op
-        assert alembic_version(again) == ["0002"]
+        assert alembic_version(again) == [HEAD_REVISION]
         assert len(table_rows(again, "natural_gas_readings")) == 2 * hours
 
 

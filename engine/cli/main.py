@@ -10,7 +10,8 @@ import json
 import sys
 from datetime import date
 
-from .. import EnmsError, Store, catalog, ingest, queries
+from .. import EnmsError, Store, baselines, catalog, ingest, queries
+from ..periods import period_bounds
 from . import output
 
 KIND_ALIASES = {
@@ -190,6 +191,67 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--interval", choices=("hour", "day", "month"), default="day")
     roll.set_defaults(func=cmd_rollup)
 
+    base = sub.add_parser("baseline", parents=[COMMON],
+                          help="train, show and adjust SEU baselines")
+    base_sub = base.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def seu_args(p):
+        p.add_argument("equipment", help="the SEU's equipment, e.g. Boiler-1")
+        p.add_argument("--source", required=True, help="the SEU's energy source")
+
+    def period_args(p, required=True):
+        group = p.add_mutually_exclusive_group(required=required)
+        group.add_argument("--period", help="2024, 2025-Q1 or 2025-03")
+        group.add_argument("--from", dest="first", type=_parse_date, help="first day")
+        p.add_argument("--to", dest="last", type=_parse_date, help="last day, with --from")
+
+    def model_args(p):
+        choice = p.add_mutually_exclusive_group()
+        choice.add_argument("--drivers", type=_names, help="comma-separated driver names")
+        choice.add_argument("--auto", action="store_true",
+                            help="select among the SEU's candidate drivers (the default)")
+        p.add_argument("--interval", choices=baselines.INTERVALS, default="day")
+
+    p = base_sub.add_parser("train", parents=[COMMON], help="train a baseline on a period")
+    seu_args(p)
+    period_args(p)
+    model_args(p)
+    p.add_argument("--by", help="who trains it (default: the login name)")
+    p.add_argument("--reason", default="initial baseline")
+    p.set_defaults(func=cmd_baseline_train)
+
+    p = base_sub.add_parser("show", parents=[COMMON], help="a baseline version in full")
+    seu_args(p)
+    p.add_argument("--version", type=int, help="default: the active one")
+    p.set_defaults(func=cmd_baseline_show)
+
+    p = base_sub.add_parser("history", parents=[COMMON], help="every version and adjustment")
+    seu_args(p)
+    p.set_defaults(func=cmd_baseline_history)
+
+    p = base_sub.add_parser("adjust", parents=[COMMON],
+                            help="a documented adjustment: adopt, retrain or static factor")
+    seu_args(p)
+    p.add_argument("--reason", required=True, help="why the baseline changes")
+    p.add_argument("--type", dest="adjustment_type", required=True,
+                   choices=baselines.ADJUSTMENT_TYPES)
+    p.add_argument("--by", help="who adjusts it (default: the login name)")
+    p.add_argument("--approved-by", help="who approved the adjustment")
+    p.add_argument("--version", type=int, help="adopt this stored candidate version")
+    period_args(p, required=False)
+    model_args(p)
+    p.add_argument("--static-add", type=float,
+                   help="add this much energy per interval to the expectation")
+    p.add_argument("--static-scale", type=float, help="multiply the expectation by this factor")
+    p.set_defaults(func=cmd_baseline_adjust)
+
+    p = base_sub.add_parser("expected", parents=[COMMON],
+                            help="expected vs actual energy over a period")
+    seu_args(p)
+    period_args(p)
+    p.add_argument("--version", type=int, help="default: the active baseline")
+    p.set_defaults(func=cmd_baseline_expected)
+
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))
     db.set_defaults(func=cmd_db)
@@ -270,6 +332,61 @@ def cmd_rollup(store, args):
     if args.json:
         return rows
     output.print_rows(rows)
+
+
+def _period(args):
+    return period_bounds(args.period, args.first, args.last)
+
+
+def cmd_baseline_train(store, args):
+    first, last = _period(args)
+    result = baselines.train(store, args.equipment, args.source, first, last,
+                             drivers=None if args.auto else args.drivers,
+                             interval=args.interval, trained_by=args.by, reason=args.reason)
+    if args.json:
+        return result
+    output.print_baseline(result)
+
+
+def cmd_baseline_show(store, args):
+    result = baselines.get(store, args.equipment, args.source, args.version)
+    if args.json:
+        return result
+    output.print_baseline(result)
+
+
+def cmd_baseline_history(store, args):
+    rows = baselines.history(store, args.equipment, args.source)
+    if args.json:
+        return rows
+    output.print_rows([{k: r[k] for k in ("version", "status", "model", "period", "r2",
+                                          "trained_by", "trained_at", "adjustment_type",
+                                          "parent_version", "reason")} for r in rows],
+                      f"{catalog.seu_name(args.equipment, args.source)} baseline history")
+
+
+def cmd_baseline_adjust(store, args):
+    retrain = None
+    if args.period or args.first:
+        first, last = _period(args)
+        retrain = {"first": first, "last": last, "interval": args.interval,
+                   "drivers": None if args.auto else args.drivers}
+    result = baselines.adjust(
+        store, args.equipment, args.source, reason=args.reason,
+        adjustment_type=args.adjustment_type, adjusted_by=args.by, approved_by=args.approved_by,
+        version=args.version, retrain=retrain, static_add=args.static_add,
+        static_scale=args.static_scale)
+    if args.json:
+        return result
+    output.print_baseline(result)
+
+
+def cmd_baseline_expected(store, args):
+    first, last = _period(args)
+    result = baselines.expected(store, args.equipment, args.source, first, last, args.version)
+    if args.json:
+        return result
+    output.print_expected(result)
 
 
 def cmd_db(store, args):

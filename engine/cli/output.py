@@ -119,3 +119,48 @@ def print_demo(store, summary: dict) -> None:
                 for d in catalog.list_entries(store, "driver")], "drivers")
     print_summary(summary)
     console.print(f"ground truth: {summary['ground_truth']}")
+
+
+_PER = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+def print_baseline(b: dict) -> None:
+    """A baseline version: formula, fit statistics, coefficients, warnings."""
+    st = b["statistics"]
+    console.print(f"[bold]{b['seu']}[/bold] baseline v{b['version']} ({b['status']}), "
+                  f"{b['model']} model, {_PER[b['interval']]}, trained on {b['period']} "
+                  f"({b['n_used']} of {b['n_total']} {b['interval']}s used)")
+    console.print(b["formula"], markup=False, highlight=False)
+    console.print(f"R2 {st['r2']:.3f}, adjusted R2 {st['adj_r2']:.3f}, CV(RMSE) "
+                  f"{st['cv_rmse_pct']:.1f} %, F-test p {st['f_p_value']:.2g}, n {st['n']}, "
+                  f"residual lag-1 autocorrelation {st['autocorrelation_lag1']:.2f}")
+    rows = [{"term": "intercept", "coefficient": st["intercept"],
+             "std error": st["intercept_standard_error"], "t": st["intercept_t"],
+             "p": st["intercept_p_value"], "VIF": None}]
+    for i, name in enumerate(st["names"]):
+        rows.append({"term": name, "coefficient": st["coefficients"][i],
+                     "std error": st["standard_errors"][i], "t": st["t_values"][i],
+                     "p": st["p_values"][i], "VIF": st["vif"][i]})
+    print_rows(rows)
+    for w in b["warnings"]:
+        console.print(f"warning: {w['message']}", markup=False, highlight=False)
+    if b.get("static_adjustment"):
+        adj = b["static_adjustment"]
+        console.print(f"static adjustment: expected x {adj['scale']:g} + {adj['add']:g} per "
+                      f"{b['interval']}")
+    if len(b.get("ranking", [])) > 1:
+        print_rows([{"model": r["model"], "drivers": r["drivers"], "valid": r["valid"],
+                     "R2": r["r2"], "adj R2": r["adj_r2"]} for r in b["ranking"][:8]],
+                   "models compared (best first)")
+
+
+def print_expected(e: dict) -> None:
+    unit = e["unit"]
+    state = "significant" if e["significant"] else "within the interval"
+    console.print(f"[bold]{e['seu']}[/bold] {e['period']} (baseline v{e['baseline_version']}, "
+                  f"{e['intervals_used']} of {e['intervals_total']} {e['interval']}s):")
+    console.print(f"  actual {e['actual']:,.1f} {unit}, expected {e['expected']:,.1f} {unit} "
+                  f"({100 * e['confidence']:.0f} % interval {e['lower']:,.1f} to {e['upper']:,.1f})")
+    console.print(f"  deviation {e['deviation']:+,.1f} {unit} ({e['deviation_pct']:+.1f} %), {state}")
+    for x in e["excluded"][:5]:
+        console.print(f"  left out {x['interval']}: {x['reason']}", markup=False, highlight=False)

@@ -1,0 +1,537 @@
+"""Baselines: one model per SEU, trained on rollups, versioned, changed only by
+a documented adjustment (ISO 50001 6.5, ISO 50006).
+
+Training reads the daily rollups of the SEU's energy and of each driver (each
+driver rolled up by its own rule, DESIGN rule 3), groups them into the model
+interval (day, ISO week or calendar month), drops intervals whose data are
+incomplete (listing them; missing is never 0, rule 5), and fits either the
+given drivers or, automatically, every driver subset plus change-point
+degree-day models with a searched balance point (``engine.changepoint``). The
+chosen model must pass the DOE EnPI validity rules (``engine.regression``).
+
+The stored spec (drivers, their roll-up rules, degree-day derivation, balance
+points, interval) is what prediction rebuilds the model's inputs from, so a
+baseline trained on daily means can never be fed daily sums.
+
+Example::
+
+    result = train(store, "Boiler-1", "natural_gas", date(2024, 1, 1), date(2024, 12, 31),
+                   drivers=["heating_degree_days", "production_count"])
+    expected(store, "Boiler-1", "natural_gas", date(2025, 3, 1), date(2025, 3, 31))
+"""
+import getpass
+from collections import defaultdict
+from dataclasses import fields
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import sqlalchemy as sa
+
+from . import catalog, changepoint, queries, regression, schema as s
+from .errors import EnmsError, NotFound
+from .periods import label
+
+INTERVALS = ("day", "week", "month")
+# A day's energy counts when at least this share of it was metered; summed
+# drivers likewise (a partial sum reads as a drop). Averaged drivers tolerate
+# a few missing hours.
+ENERGY_COMPLETENESS_MIN = 0.98
+SUM_DRIVER_COMPLETENESS_MIN = 0.98
+MEAN_DRIVER_COMPLETENESS_MIN = 0.90
+# A training period needs this share of its intervals usable.
+USABLE_SHARE_MIN = 0.80
+ADJUSTMENT_TYPES = ("equipment_upgrade", "process_change", "schedule_change",
+                    "static_factor", "data_correction", "other")
+CHANGEPOINT_MODELS = ("3p_heating", "3p_cooling", "4p", "5p")
+_LISTED_GAPS = 8
+
+
+# --- the data a model sees ----------------------------------------------------
+
+def _driver_specs(store, names: list[str]) -> list[dict]:
+    """Catalog facts about each driver that a baseline must remember."""
+    parent = s.drivers.alias("parent")
+    with store.read() as conn:
+        rows = conn.execute(sa.select(s.drivers, parent.c.name.label("parent_name")).outerjoin(
+            parent, parent.c.id == s.drivers.c.derived_from_id)).mappings().all()
+    known = {r["name"]: r for r in rows}
+    specs = []
+    for name in names:
+        if name not in known:
+            raise NotFound(f"unknown driver {name!r} (known: {', '.join(sorted(known)) or 'none'})")
+        d = known[name]
+        specs.append({"name": name, "unit": d["unit"], "rollup": d["rollup"], "kind": d["kind"],
+                      "derivation": d["derivation"], "base_temp_c": d["base_temp_c"],
+                      "derived_from": d["parent_name"]})
+    return specs
+
+
+def _interval_keys(days: list[date], interval: str) -> list[date]:
+    """The first day of the interval each day belongs to."""
+    if interval == "day":
+        return days
+    if interval == "week":
+        return [d - timedelta(days=d.weekday()) for d in days]
+    return [d.replace(day=1) for d in days]
+
+
+def _combine(values: np.ndarray, rule: str) -> float:
+    return {"sum": np.sum, "mean": np.mean, "min": np.min, "max": np.max}[rule](values)
+
+
+class Frame:
+    """Rows of one model interval: energy, each driver, and what was left out.
+
+    energy [native unit per interval]; drivers: name -> values per interval by
+    the driver's roll-up rule; temperature_c: daily mean of the weather driver
+    (day interval only, for change-point models); excluded: (interval start,
+    reason) for intervals left out.
+    """
+
+    def __init__(self, starts, ends, energy, drivers, temperature_c, excluded, total):
+        self.starts, self.ends = starts, ends
+        self.energy, self.drivers = energy, drivers
+        self.temperature_c = temperature_c
+        self.excluded, self.total = excluded, total
+
+    @property
+    def n(self) -> int:
+        return len(self.energy)
+
+    def matrix(self, names) -> np.ndarray:
+        return np.column_stack([self.drivers[n] for n in names]) if names else np.empty((self.n, 0))
+
+
+def build_frame(store, equipment: str, source: str, first: date, last: date,
+                specs: list[dict], interval: str = "day", weather: str | None = None) -> Frame:
+    """The model rows of an SEU over [first, last] for these drivers."""
+    if interval not in INTERVALS:
+        raise EnmsError(f"unknown interval {interval!r} (use {', '.join(INTERVALS)})")
+    energy_days = queries.seu_series(store, equipment, source, first, last)
+    days = [r["day"] for r in energy_days]
+    problems = defaultdict(list)   # day -> reasons
+    for r in energy_days:
+        if r["energy"] is None or r["completeness"] < ENERGY_COMPLETENESS_MIN:
+            problems[r["day"]].append(f"energy {100 * r['completeness']:.0f} % metered")
+    driver_days = {}
+    for spec in specs + ([{"name": weather, "rollup": "mean"}] if weather else []):
+        series = queries.driver_series(store, spec["name"], first, last)
+        need = SUM_DRIVER_COMPLETENESS_MIN if spec["rollup"] == "sum" else MEAN_DRIVER_COMPLETENESS_MIN
+        for r in series:
+            if r["value"] is None or r["completeness"] < need:
+                problems[r["day"]].append(f"{spec['name']} {100 * r['completeness']:.0f} % present")
+        driver_days[spec["name"]] = np.array(
+            [np.nan if r["value"] is None else r["value"] for r in series])
+    keys = _interval_keys(days, interval)
+    groups = defaultdict(list)
+    for i, key in enumerate(keys):
+        groups[key].append(i)
+    energy = np.array([np.nan if r["energy"] is None else r["energy"] for r in energy_days])
+    starts, ends, rows, excluded = [], [], [], []
+    for key, index in groups.items():
+        whole = interval == "day" or (_interval_keys([days[index[0]] - timedelta(days=1)],
+                                                     interval)[0] != key and
+                                      _interval_keys([days[index[-1]] + timedelta(days=1)],
+                                                     interval)[0] != key)
+        bad = [days[i] for i in index if problems.get(days[i])]
+        if not whole:
+            excluded.append((key, "the period covers only part of this " + interval))
+        elif bad:
+            excluded.append((key, "; ".join(f"{d}: {', '.join(problems[d])}" for d in bad[:3])))
+        else:
+            starts.append(days[index[0]])
+            ends.append(days[index[-1]])
+            rows.append(index)
+    drivers = {spec["name"]: np.array([_combine(driver_days[spec["name"]][i], spec["rollup"])
+                                       for i in rows]) for spec in specs}
+    temperature = None
+    if weather and interval == "day":
+        temperature = np.array([driver_days[weather][i[0]] for i in rows])
+    return Frame(starts, ends, np.array([energy[i].sum() for i in rows]), drivers,
+                 temperature, excluded, len(groups))
+
+
+def _require_usable(frame: Frame, seu: str, first: date, last: date, interval: str) -> None:
+    if frame.total and frame.n / frame.total >= USABLE_SHARE_MIN and frame.n >= 3:
+        return
+    listed = "; ".join(f"{key}: {why}" for key, why in frame.excluded[:_LISTED_GAPS])
+    more = f" and {len(frame.excluded) - _LISTED_GAPS} more" if len(frame.excluded) > _LISTED_GAPS else ""
+    raise EnmsError(
+        f"{seu} {label(first, last)}: only {frame.n} of {frame.total} {interval}s have complete "
+        f"energy and driver data (at least {USABLE_SHARE_MIN:.0%} needed). Missing: {listed}{more}. "
+        "Import the missing data, or train on another period.")
+
+
+# --- fitting -------------------------------------------------------------------
+
+def _expected_signs(specs: list[dict]) -> dict:
+    """Energy rises with degree days and with counted production or hours."""
+    signs = {sp["name"]: 1 for sp in specs if sp["kind"] == "derived" or sp["rollup"] == "sum"}
+    return {**signs, changepoint.HDD: 1, changepoint.CDD: 1}
+
+
+def _weather_driver(specs: list[dict]) -> str | None:
+    """The outdoor temperature the degree-day candidates derive from (DESIGN rule 6)."""
+    parents = {sp["derived_from"] for sp in specs if sp["kind"] == "derived"}
+    return parents.pop() if len(parents) == 1 else None
+
+
+def _fit_candidates(frame: Frame, specs: list[dict], interval: str, auto: bool) -> list[dict]:
+    """Every model tried, ranked: DOE-valid first, then adjusted R2."""
+    names = [sp["name"] for sp in specs]
+    units = [sp["unit"] for sp in specs]
+    try:
+        if not auto:
+            fits = [("linear", regression.fit_ols(frame.matrix(names), frame.energy, names, units),
+                     None)]
+        else:
+            fits = [("linear", c.ols, None) for c in
+                    regression.all_subsets(frame.matrix(names), frame.energy, names, units)]
+    except ValueError as exc:
+        raise EnmsError(f"cannot fit the model: {exc}") from None
+    if auto and frame.temperature_c is not None:
+        fits += _changepoint_fits(frame, specs, fits)
+    candidates = []
+    for kind, ols, cp in fits:
+        validity = regression.validity(ols, interval)
+        signs = _expected_signs(specs)
+        if kind == "4p":  # above its change point a 4P slope may take either sign (RP-1050)
+            signs.pop(changepoint.CDD)
+        warnings = validity.warnings + changepoint.sign_warnings(ols, signs)
+        candidates.append({"kind": kind, "ols": ols, "changepoint": cp, "valid": validity.valid,
+                           "reasons": validity.reasons, "warnings": warnings})
+    candidates.sort(key=lambda c: (not c["valid"], -c["ols"].adj_r2))
+    return candidates
+
+
+def _changepoint_fits(frame: Frame, specs, linear_fits) -> list:
+    """Change-point models on the weather temperature, with the non-weather drivers
+    of the best valid linear model as extra terms."""
+    weather_terms = {sp["name"] for sp in specs if sp["kind"] == "derived"}
+    best = next((ols for _, ols, _ in sorted(linear_fits, key=lambda f: -f[1].adj_r2)
+                 if not regression.validity(ols).reasons), None)
+    extras = [n for n in (best.names if best else []) if n not in weather_terms]
+    units = {sp["name"]: sp["unit"] for sp in specs}
+    fits = []
+    for model in CHANGEPOINT_MODELS:
+        try:
+            cp = changepoint.fit_changepoint(model, frame.temperature_c, frame.energy,
+                                             frame.matrix(extras), extras,
+                                             [units[n] for n in extras])
+        except ValueError:
+            continue  # not enough temperature range or data for this shape
+        fits.append((model, cp.ols, cp))
+    return fits
+
+
+def _spec(kind: str, ols, cp, specs: list[dict], interval: str, unit: str,
+          weather: str | None) -> dict:
+    """What prediction needs to rebuild this model's inputs."""
+    by_name = {sp["name"]: sp for sp in specs}
+    terms = [by_name[n] for n in ols.names if n in by_name]
+    spec = {"kind": kind, "interval": interval, "energy_unit": unit, "drivers": terms,
+            "names": list(ols.names)}
+    if cp is not None:
+        spec.update(temperature_driver=weather, heating_balance_c=cp.heating_balance_c,
+                    cooling_balance_c=cp.cooling_balance_c)
+    return spec
+
+
+# --- storing versions ------------------------------------------------------------
+
+def _seu_id(conn, equipment: str, source: str) -> int:
+    return catalog._seu_row(conn, equipment, source)["id"]
+
+
+def _next_version(conn, seu_id: int) -> int:
+    return (conn.execute(sa.select(sa.func.max(s.baselines.c.version)).where(
+        s.baselines.c.seu_id == seu_id)).scalar() or 0) + 1
+
+
+def _active(conn, seu_id: int):
+    return conn.execute(sa.select(s.baselines).where(
+        s.baselines.c.seu_id == seu_id, s.baselines.c.status == "active")).mappings().first()
+
+
+def _insert_version(conn, seu_id: int, values: dict, activate: bool, previous=None) -> int:
+    now = datetime.now(timezone.utc)
+    if activate and previous is not None:
+        conn.execute(s.baselines.update().where(s.baselines.c.id == previous["id"])
+                     .values(status="superseded"))
+    version = _next_version(conn, seu_id)
+    conn.execute(s.baselines.insert().values(
+        seu_id=seu_id, version=version, status="active" if activate else "candidate",
+        trained_at=now, activated_at=now if activate else None, **values))
+    return version
+
+
+def _describe(row, seu_name: str) -> dict:
+    """A stored version as the interfaces show it."""
+    result = row["result"]
+    return {
+        "seu": seu_name, "version": row["version"], "status": row["status"],
+        "model": row["model_kind"], "interval": row["interval"],
+        "period": label(row["period_start"], row["period_end"]),
+        "period_start": row["period_start"], "period_end": row["period_end"],
+        "formula": row["formula"], "r2": row["r2"], "adj_r2": row["adj_r2"],
+        "cv_rmse_pct": row["cv_rmse_pct"], "drivers": [d["name"] for d in row["spec"]["drivers"]],
+        "spec": row["spec"], "statistics": result["statistics"],
+        "warnings": result["warnings"], "ranking": result.get("ranking", []),
+        "excluded": result.get("excluded", []), "n_used": result.get("n_used"),
+        "n_total": result.get("n_total"), "static_adjustment": result.get("static_adjustment"),
+        "trained_by": row["trained_by"], "trained_at": row["trained_at"],
+        "reason": row["reason"], "adjustment_type": row["adjustment_type"],
+        "approved_by": row["approved_by"], "activated_at": row["activated_at"],
+    }
+
+
+# --- the public functions -----------------------------------------------------------
+
+def train(store, equipment: str, source: str, first: date, last: date,
+          drivers: list[str] | None = None, interval: str = "day", trained_by: str | None = None,
+          reason: str = "initial baseline", _adjustment: dict | None = None) -> dict:
+    """Train a baseline for one SEU on [first, last]; returns the stored version.
+
+    drivers: the model's drivers; None or empty selects automatically among the
+    SEU's candidate drivers (every subset, plus change-point models when a
+    candidate is a degree-day driver). The first baseline of an SEU becomes
+    active; later ones are stored as candidates until a documented
+    ``adjust`` adopts one.
+    """
+    seu = catalog.get_seu(store, equipment, source)
+    auto = not drivers
+    names = list(dict.fromkeys(drivers or seu["drivers"]))
+    if not names:
+        raise EnmsError(f"{seu['name']} has no candidate drivers: name some (--drivers a,b) or "
+                        "set its drivers (enms catalog set-drivers)")
+    if auto and len(names) > 10:
+        raise EnmsError(f"{seu['name']} has {len(names)} candidate drivers; automatic selection "
+                        "takes at most 10")
+    specs = _driver_specs(store, names)
+    weather = _weather_driver(specs) if auto and interval == "day" else None
+    frame = build_frame(store, equipment, source, first, last, specs, interval, weather)
+    _require_usable(frame, seu["name"], first, last, interval)
+    candidates = _fit_candidates(frame, specs, interval, auto)
+    chosen = candidates[0]
+    if not chosen["valid"]:
+        reasons = " ".join(c.message for c in chosen["reasons"])
+        raise EnmsError(f"{seu['name']} {label(first, last)}: no valid model "
+                        f"({'best tried: ' + ', '.join(chosen['ols'].names) if auto else 'drivers ' + ', '.join(names)}, "
+                        f"R2 {chosen['ols'].r2:.2f}). {reasons}")
+    ols, cp = chosen["ols"], chosen["changepoint"]
+    unit = f"{seu['unit']}/{interval}"
+    formula = cp.formula(unit) if cp is not None else ols.formula(unit)
+    result = {
+        "statistics": ols.as_dict(),
+        "warnings": [w.as_dict() for w in chosen["warnings"]],
+        "ranking": [{"model": c["kind"], "drivers": list(c["ols"].names), "valid": c["valid"],
+                     "r2": c["ols"].r2, "adj_r2": c["ols"].adj_r2,
+                     "reasons": [r.as_dict() for r in c["reasons"]]} for c in candidates[:20]],
+        "excluded": [{"interval": key, "reason": why} for key, why in frame.excluded],
+        "n_used": frame.n, "n_total": frame.total,
+    }
+    values = {"model_kind": chosen["kind"], "interval": interval, "period_start": first,
+              "period_end": last, "spec": _spec(chosen["kind"], ols, cp, specs, interval,
+                                                seu["unit"], weather),
+              "result": _jsonable(result), "formula": formula, "r2": ols.r2,
+              "adj_r2": ols.adj_r2, "cv_rmse_pct": ols.cv_rmse_pct,
+              "trained_by": trained_by or getpass.getuser(), "reason": reason,
+              **(_adjustment or {})}
+    with store.begin() as conn:
+        seu_id = _seu_id(conn, equipment, source)
+        previous = _active(conn, seu_id)
+        activate = previous is None or _adjustment is not None
+        version = _insert_version(conn, seu_id, values, activate, previous)
+    return get(store, equipment, source, version)
+
+
+def adjust(store, equipment: str, source: str, *, reason: str, adjustment_type: str,
+           adjusted_by: str | None = None, approved_by: str | None = None,
+           version: int | None = None, retrain: dict | None = None,
+           static_add: float | None = None, static_scale: float | None = None) -> dict:
+    """A documented baseline adjustment (ISO 50006): who, why, old and new model.
+
+    Exactly one of: adopt a stored candidate ``version``; ``retrain`` (keyword
+    arguments of ``train``: first, last, drivers, interval); or a static-factor
+    change of the active model's expectation (expected x static_scale +
+    static_add per interval). The replaced version stays, marked superseded,
+    so old reports keep pointing at what they used.
+    """
+    if not reason or not reason.strip():
+        raise EnmsError("an adjustment needs a reason (--reason)")
+    if adjustment_type not in ADJUSTMENT_TYPES:
+        raise EnmsError(f"unknown adjustment type {adjustment_type!r} "
+                        f"(use {', '.join(ADJUSTMENT_TYPES)})")
+    ways = sum(x is not None for x in (version, retrain)) + \
+        (static_add is not None or static_scale is not None)
+    if ways != 1:
+        raise EnmsError("say how to adjust: adopt a --version, retrain on a --period, "
+                        "or give --static-add / --static-scale")
+    by = adjusted_by or getpass.getuser()
+    record = {"adjustment_type": adjustment_type, "approved_by": approved_by}
+    with store.begin() as conn:
+        seu_id = _seu_id(conn, equipment, source)
+        previous = _active(conn, seu_id)
+        if previous is None and retrain is None and version is None:
+            raise EnmsError(f"{catalog.seu_name(equipment, source)} has no active baseline to adjust")
+        if version is not None:
+            row = conn.execute(sa.select(s.baselines).where(
+                s.baselines.c.seu_id == seu_id, s.baselines.c.version == version)).mappings().first()
+            if row is None or row["status"] != "candidate":
+                raise EnmsError(f"version {version} of {catalog.seu_name(equipment, source)} is "
+                                f"{'not stored' if row is None else row['status']}; only a "
+                                "candidate can be adopted")
+            if previous is not None:
+                conn.execute(s.baselines.update().where(s.baselines.c.id == previous["id"])
+                             .values(status="superseded"))
+            # Adoption is recorded as a new version: the candidate row stays as trained.
+            values = {k: row[k] for k in ("model_kind", "interval", "period_start", "period_end",
+                                          "spec", "result", "formula", "r2", "adj_r2",
+                                          "cv_rmse_pct")}
+            new = _insert_version(conn, seu_id, {**values, **record, "trained_by": by,
+                                                 "reason": reason, "parent_id": row["id"]},
+                                  activate=True)
+            conn.execute(s.baselines.update().where(s.baselines.c.id == row["id"])
+                         .values(status="superseded"))
+            return _after(store, equipment, source, new)
+        if retrain is None:
+            result = dict(previous["result"])
+            old = result.get("static_adjustment") or {"add": 0.0, "scale": 1.0}
+            result["static_adjustment"] = {
+                "add": old["add"] * (static_scale or 1.0) + (static_add or 0.0),
+                "scale": old["scale"] * (static_scale if static_scale is not None else 1.0)}
+            values = {k: previous[k] for k in ("model_kind", "interval", "period_start",
+                                               "period_end", "spec", "formula", "r2", "adj_r2",
+                                               "cv_rmse_pct")}
+            new = _insert_version(conn, seu_id, {**values, **record, "result": result,
+                                                 "trained_by": by, "reason": reason,
+                                                 "parent_id": previous["id"]},
+                                  activate=True, previous=previous)
+            return _after(store, equipment, source, new)
+        parent_id = previous["id"] if previous is not None else None
+    return train(store, equipment, source, trained_by=by, reason=reason,
+                 _adjustment={**record, "parent_id": parent_id}, **retrain)
+
+
+def _after(store, equipment, source, version) -> dict:
+    return get(store, equipment, source, version)
+
+
+def get(store, equipment: str, source: str, version: int | None = None) -> dict:
+    """One stored version (the active one by default)."""
+    with store.read() as conn:
+        seu_id = _seu_id(conn, equipment, source)
+        query = sa.select(s.baselines).where(s.baselines.c.seu_id == seu_id)
+        query = query.where(s.baselines.c.version == version) if version is not None else \
+            query.where(s.baselines.c.status == "active")
+        row = conn.execute(query).mappings().first()
+    name = catalog.seu_name(equipment, source)
+    if row is None:
+        raise NotFound(f"{name} has no {'version ' + str(version) if version else 'active'} "
+                       "baseline" + ("" if version else "; train one first (enms baseline train)"))
+    return _describe(row, name)
+
+
+def history(store, equipment: str, source: str) -> list[dict]:
+    """Every version of an SEU's baseline, oldest first: the adjustment chain."""
+    with store.read() as conn:
+        seu_id = _seu_id(conn, equipment, source)
+        rows = conn.execute(sa.select(s.baselines).where(s.baselines.c.seu_id == seu_id)
+                            .order_by(s.baselines.c.version)).mappings().all()
+        parents = {r["id"]: r["version"] for r in rows}
+    name = catalog.seu_name(equipment, source)
+    return [{**_describe(r, name), "parent_version": parents.get(r["parent_id"])} for r in rows]
+
+
+def expected(store, equipment: str, source: str, first: date, last: date,
+             version: int | None = None, alpha: float = 0.05) -> dict:
+    """Expected energy of an SEU over [first, last] from its baseline, with the
+    (1 - alpha) prediction interval, against the actual energy.
+
+    Intervals with incomplete energy or drivers are left out of both sums and
+    listed. Deviation = actual - expected (negative: savings).
+    """
+    baseline = get(store, equipment, source, version)
+    spec = baseline["spec"]
+    _check_rollups_unchanged(store, spec)
+    frame = build_frame(store, equipment, source, first, last, spec["drivers"], spec["interval"],
+                        spec.get("temperature_driver"))
+    if frame.n == 0:
+        raise EnmsError(f"{baseline['seu']} {label(first, last)}: no {spec['interval']} with "
+                        "complete energy and driver data")
+    ols = _ols_from_dict(baseline["statistics"])
+    X = _design(frame, spec)
+    prediction = regression.predict(ols, X, alpha=alpha)
+    static = baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
+    add_total = static["add"] * frame.n
+    total = prediction.total * static["scale"] + add_total
+    lower = prediction.total_lower * static["scale"] + add_total
+    upper = prediction.total_upper * static["scale"] + add_total
+    actual = float(frame.energy.sum())
+    deviation = actual - total
+    savings_fraction = -deviation / total if total else float("nan")
+    rows = [{"start": a, "end": b, "actual": float(e),
+             "expected": float(p * static["scale"] + static["add"])}
+            for a, b, e, p in zip(frame.starts, frame.ends, frame.energy, prediction.expected)]
+    fsu = None
+    if savings_fraction and np.isfinite(savings_fraction) and savings_fraction != 0:
+        fsu = regression.fractional_savings_uncertainty(ols, frame.n, abs(savings_fraction), alpha)
+    return {
+        "seu": baseline["seu"], "baseline_version": baseline["version"],
+        "period": label(first, last), "interval": spec["interval"],
+        "unit": spec["energy_unit"], "intervals_used": frame.n, "intervals_total": frame.total,
+        "excluded": [{"interval": key, "reason": why} for key, why in frame.excluded],
+        "expected": total, "lower": lower, "upper": upper, "actual": actual,
+        "deviation": deviation, "deviation_pct": 100 * deviation / total if total else None,
+        "significant": not (lower <= actual <= upper), "confidence": 1 - alpha,
+        "fractional_savings_uncertainty": fsu, "rows": rows,
+    }
+
+
+def _check_rollups_unchanged(store, spec: dict) -> None:
+    """A model trained on one roll-up rule must never be fed another (DESIGN rule 3)."""
+    now = {d["name"]: d for d in _driver_specs(store, [d["name"] for d in spec["drivers"]])}
+    weather = spec.get("temperature_driver")
+    if weather and _driver_specs(store, [weather])[0]["rollup"] != "mean":
+        raise EnmsError(f"driver {weather!r} no longer rolls up as a daily mean; retrain the baseline")
+    for d in spec["drivers"]:
+        current = now[d["name"]]
+        for key in ("rollup", "derivation", "base_temp_c", "derived_from"):
+            if current[key] != d[key]:
+                raise EnmsError(f"driver {d['name']!r} changed since this baseline was trained "
+                                f"({key}: {d[key]} then, {current[key]} now); retrain the baseline")
+
+
+def _design(frame: Frame, spec: dict) -> np.ndarray:
+    """The model's driver table for the frame, in the model's term order."""
+    if spec["kind"] == "linear":
+        return frame.matrix(spec["names"])
+    extras = [n for n in spec["names"] if n not in (changepoint.HDD, changepoint.CDD)]
+    return changepoint.model_design(spec["kind"], spec["heating_balance_c"],
+                                    spec["cooling_balance_c"], spec["names"],
+                                    frame.temperature_c, frame.matrix(extras))
+
+
+def _ols_from_dict(stored: dict) -> regression.OLSResult:
+    values = {}
+    for f in fields(regression.OLSResult):
+        v = stored[f.name]
+        if isinstance(v, list):
+            v = tuple(tuple(x) if isinstance(x, list) else (np.nan if x is None else x) for x in v)
+        values[f.name] = np.nan if v is None else v
+    return regression.OLSResult(**values)
+
+
+def _jsonable(value):
+    """Dates as ISO text, numpy numbers as Python numbers, non-finite as None."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
