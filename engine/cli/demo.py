@@ -1,6 +1,6 @@
 """``enms demo``: build the demo factory and show what was built."""
 from .. import queries
-from ..demo import build_demo, existing_demo_seed, ground_truth_path
+from ..demo import build_demo, existing_demo_seed, ground_truth_path, train_demo_baselines
 from . import output
 
 
@@ -18,7 +18,17 @@ def run_demo(store, args):
         note = f"demo factory built (seed {args.seed})"
     summary = queries.summary(store)
     summary["ground_truth"] = str(ground_truth_path(store))
+    summary["baselines"] = train_demo_baselines(store)
     if args.json:
         return summary
     output.console.print(note)
     output.print_demo(store, summary)
+    output.print_rows([{"SEU": b["seu"], "model": b["model"], "R2": round(b["r2"], 3),
+                        "actual": f"{b['actual']:,.0f} {b['unit']}",
+                        "expected": f"{b['expected']:,.0f}",
+                        "dev %": round(b["deviation_pct"], 1),
+                        "signif.": "yes" if b["significant"] else "no"}
+                       for b in summary["baselines"]],
+                      "baselines trained on 2024; Jan-Oct 2025 against them")
+    output.console.print("next: enms baseline show Boiler-1 --source natural_gas; "
+                         "enms baseline expected HVAC-EU-North --source electricity --period 2025-10")

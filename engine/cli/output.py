@@ -6,8 +6,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets a wide page instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _cell(value) -> str:
@@ -26,8 +27,8 @@ def print_rows(rows: list[dict], title: str | None = None) -> None:
         return
     table = Table(title=title)
     keys = [k for k in rows[0] if k != "id"]
-    for key in keys:
-        table.add_column(key)
+    for i, key in enumerate(keys):
+        table.add_column(key, no_wrap=i == 0)  # names stay whole; other columns wrap
     for row in rows:
         table.add_row(*[_cell(row.get(k)) for k in keys])
     console.print(table)
