@@ -25,7 +25,7 @@ _TABLES = {
 }
 
 
-def _row(conn, kind: str, name: str) -> dict:
+def entry_row(conn, kind: str, name: str) -> dict:
     """The catalog entry ``name`` of ``kind``; NotFound lists the known names."""
     table = _TABLES[kind]
     row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
@@ -68,7 +68,7 @@ def add_site(store, name: str, timezone: str) -> dict:
 
 def _site_for(conn, name: str | None) -> dict:
     if name is not None:
-        return _row(conn, "site", name)
+        return entry_row(conn, "site", name)
     rows = conn.execute(sa.select(s.sites)).mappings().all()
     if len(rows) == 1:
         return dict(rows[0])
@@ -133,7 +133,7 @@ def add_source_column(store, source: str, name: str, unit: str) -> dict:
     column = _check_columns([{"name": name, "unit": unit, "kind": "measure"},
                              {"name": "x_placeholder", "unit": "", "kind": "energy"}])[0]
     with store.begin() as conn:
-        src = _row(conn, "energy source", source)
+        src = entry_row(conn, "energy source", source)
         taken = conn.execute(sa.select(s.source_columns.c.name).where(
             s.source_columns.c.source_id == src["id"])).scalars().all()
         if name in taken:
@@ -152,7 +152,7 @@ def source_columns(conn, source_id: int) -> list[dict]:
 
 def get_energy_source(store, name: str) -> dict:
     with store.read() as conn:
-        src = _row(conn, "energy source", name)
+        src = entry_row(conn, "energy source", name)
         src["columns"] = source_columns(conn, src["id"])
     src["energy_column"] = next(c["name"] for c in src["columns"] if c["kind"] == "energy")
     src["readings_table"] = readings.table_name(name)
@@ -175,8 +175,8 @@ def add_meter(store, name: str, equipment: str, source: str, interval_s: int | N
               counter_max: float | None = None, description: str = "") -> dict:
     """A meter measures one energy source on one piece of equipment."""
     with store.begin() as conn:
-        eq = _row(conn, "equipment", equipment)
-        src = _row(conn, "energy source", source)
+        eq = entry_row(conn, "equipment", equipment)
+        src = entry_row(conn, "energy source", source)
         _insert(conn, "meter", {
             "name": name, "equipment_id": eq["id"], "source_id": src["id"],
             "interval_s": int(_positive(interval_s, "interval [s]", allow_zero=False))
@@ -216,14 +216,14 @@ def add_driver(store, name: str, unit: str, rollup: str = "sum", description: st
             if derived_from is None or base_temp_c is None:
                 raise EnmsError(f"driver {name!r}: a degree-day driver needs --from (the outdoor "
                                 "temperature driver) and --base-temp")
-            parent = _row(conn, "driver", derived_from)
+            parent = entry_row(conn, "driver", derived_from)
             if parent["kind"] != "measured" or parent["rollup"] != "mean":
                 raise EnmsError(f"driver {name!r}: degree days come from a measured temperature "
                                 f"with rollup 'mean'; {derived_from!r} is not one")
             values.update(kind="derived", derived_from_id=parent["id"], derivation=derivation,
                           base_temp_c=float(base_temp_c), rollup="sum")
         if product is not None:
-            values["product_id"] = _row(conn, "product", product)["id"]
+            values["product_id"] = entry_row(conn, "product", product)["id"]
         _insert(conn, "driver", values)
     return get_entry(store, "driver", name)
 
@@ -239,8 +239,8 @@ def add_seu(store, equipment: str, source: str, drivers: list[str] = (),
             description: str = "") -> dict:
     """A significant energy use: one piece of equipment on one energy source."""
     with store.begin() as conn:
-        eq = _row(conn, "equipment", equipment)
-        src = _row(conn, "energy source", source)
+        eq = entry_row(conn, "equipment", equipment)
+        src = entry_row(conn, "energy source", source)
         if conn.execute(sa.select(s.seus.c.id).where(
                 s.seus.c.equipment_id == eq["id"], s.seus.c.source_id == src["id"])).first():
             raise EnmsError(f"SEU {seu_name(equipment, source)!r} already exists")
@@ -254,14 +254,14 @@ def add_seu(store, equipment: str, source: str, drivers: list[str] = (),
 def set_seu_drivers(store, equipment: str, source: str, drivers: list[str]) -> dict:
     """Replace an SEU's default (candidate) drivers."""
     with store.begin() as conn:
-        seu = _seu_row(conn, equipment, source)
+        seu = seu_row(conn, equipment, source)
         conn.execute(s.seu_drivers.delete().where(s.seu_drivers.c.seu_id == seu["id"]))
         _set_seu_drivers(conn, seu["id"], drivers)
     return get_seu(store, equipment, source)
 
 
 def _set_seu_drivers(conn, seu_id: int, drivers) -> None:
-    ids = [_row(conn, "driver", d)["id"] for d in dict.fromkeys(drivers)]
+    ids = [entry_row(conn, "driver", d)["id"] for d in dict.fromkeys(drivers)]
     if ids:
         conn.execute(s.seu_drivers.insert(), [{"seu_id": seu_id, "driver_id": i} for i in ids])
 
@@ -275,7 +275,7 @@ def _seu_query():
             .join(s.energy_sources, s.energy_sources.c.id == s.seus.c.source_id))
 
 
-def _seu_row(conn, equipment: str, source: str) -> dict:
+def seu_row(conn, equipment: str, source: str) -> dict:
     row = conn.execute(_seu_query().where(s.equipment.c.name == equipment,
                                           s.energy_sources.c.name == source)).mappings().first()
     if row is None:
@@ -301,7 +301,7 @@ def _seu_dict(conn, row) -> dict:
 
 def get_seu(store, equipment: str, source: str) -> dict:
     with store.read() as conn:
-        return _seu_dict(conn, _seu_row(conn, equipment, source))
+        return _seu_dict(conn, seu_row(conn, equipment, source))
 
 
 # --- changing entries ----------------------------------------------------------
@@ -342,7 +342,7 @@ def update_entry(store, kind: str, name: str, fields: dict) -> dict:
                 values[field] = int(values[field])
     table = _TABLES[kind]
     with store.begin() as conn:
-        _row(conn, kind, name)
+        entry_row(conn, kind, name)
         if values:
             conn.execute(table.update().where(table.c.name == name).values(**values))
     return get_entry(store, kind, name)
@@ -399,7 +399,7 @@ def get_entry(store, kind: str, name: str) -> dict:
     with store.read() as conn:
         row = conn.execute(query.where(query.selected_columns[0] == name)).mappings().first()
         if row is None:
-            _row(conn, kind, name)  # raises NotFound with the known names
+            entry_row(conn, kind, name)  # raises NotFound with the known names
     return dict(row)
 
 

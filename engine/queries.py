@@ -19,14 +19,20 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _every_day(stored: list[dict], key: str, first: date, last: date) -> list[dict]:
+    """One row per day of the period; days without a stored row are missing (None)."""
+    by_day = {r["day"]: r for r in stored}
+    return [{"day": d, key: by_day[d][key] if d in by_day else None,
+             "completeness": by_day[d]["completeness"] if d in by_day else 0.0}
+            for d in _days(first, last)]
+
+
 def meter_series(store, meter: str, first: date, last: date) -> list[dict]:
     """Daily energy of one meter [native unit] with completeness; NULL days kept."""
     with store.read() as conn:
-        row = catalog._row(conn, "meter", meter)
-        stored = {r["day"]: r for r in rollups.meter_days(conn, [row["id"]], first, last)}
-    return [{"day": d, "energy": stored[d]["energy"] if d in stored else None,
-             "completeness": stored[d]["completeness"] if d in stored else 0.0}
-            for d in _days(first, last)]
+        row = catalog.entry_row(conn, "meter", meter)
+        stored = rollups.meter_days(conn, [row["id"]], first, last)
+    return _every_day(stored, "energy", first, last)
 
 
 def seu_series(store, equipment: str, source: str, first: date, last: date) -> list[dict]:
@@ -49,11 +55,9 @@ def seu_series(store, equipment: str, source: str, first: date, last: date) -> l
 def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
     """Daily values of a driver by its own roll-up rule; NULL where missing."""
     with store.read() as conn:
-        row = catalog._row(conn, "driver", driver)
-        stored = {r["day"]: r for r in rollups.driver_days(conn, [row["id"]], first, last)}
-    return [{"day": d, "value": stored[d]["value"] if d in stored else None,
-             "completeness": stored[d]["completeness"] if d in stored else 0.0}
-            for d in _days(first, last)]
+        row = catalog.entry_row(conn, "driver", driver)
+        stored = rollups.driver_days(conn, [row["id"]], first, last)
+    return _every_day(stored, "value", first, last)
 
 
 def monthly(series: list[dict], key: str, rule: str = "sum") -> list[dict]:
@@ -124,7 +128,7 @@ def _hour_rows(conn, table, key_col, value_col, keys, rule, tz, first, last, key
 def meter_hours(store, meter: str, first: date, last: date) -> list[dict]:
     """Hourly energy of a meter [native unit] over local days first..last."""
     with store.read() as conn:
-        row = catalog._row(conn, "meter", meter)
+        row = catalog.entry_row(conn, "meter", meter)
         src = conn.execute(sa.select(s.energy_sources.c.name).where(
             s.energy_sources.c.id == row["source_id"])).scalar_one()
         source = catalog.get_energy_source(store, src)
@@ -151,7 +155,7 @@ def seu_hours(store, equipment: str, source: str, first: date, last: date) -> li
 def driver_hours(store, driver: str, first: date, last: date) -> list[dict]:
     """Hourly values of a measured driver by its roll-up rule."""
     with store.read() as conn:
-        row = catalog._row(conn, "driver", driver)
+        row = catalog.entry_row(conn, "driver", driver)
         if row["kind"] != "measured":
             raise EnmsError(f"driver {driver!r} is derived per day; it has no hourly values")
         return _hour_rows(conn, s.driver_readings, "driver_id", "value", [row["id"]],

@@ -243,25 +243,24 @@ def _refresh_degree_days(conn, child, first: date, last: date) -> int:
 
 # --- reading the rollups -----------------------------------------------------
 
-def meter_days(conn, meter_ids, first: date, last: date) -> list[dict]:
-    """Daily rows of meters: day, energy (NULL if nothing), completeness."""
+def _stored_days(conn, daily, owners, key_col: str, label: str, ids, first, last) -> list[dict]:
     rows = conn.execute(
-        sa.select(s.meter_daily, s.meters.c.name.label("meter"))
-        .join(s.meters, s.meters.c.id == s.meter_daily.c.meter_id)
-        .where(s.meter_daily.c.meter_id.in_(list(meter_ids)),
-               s.meter_daily.c.day >= first, s.meter_daily.c.day <= last)
-        .order_by(s.meters.c.name, s.meter_daily.c.day)).mappings().all()
+        sa.select(daily, owners.c.name.label(label))
+        .join(owners, owners.c.id == daily.c[key_col])
+        .where(daily.c[key_col].in_(list(ids)), daily.c.day >= first, daily.c.day <= last)
+        .order_by(owners.c.name, daily.c.day)).mappings().all()
     return [_with_completeness(r) for r in rows]
+
+
+def meter_days(conn, meter_ids, first: date, last: date) -> list[dict]:
+    """Stored daily rows of meters: day, energy (NULL if nothing), completeness."""
+    return _stored_days(conn, s.meter_daily, s.meters, "meter_id", "meter", meter_ids, first, last)
 
 
 def driver_days(conn, driver_ids, first: date, last: date) -> list[dict]:
-    rows = conn.execute(
-        sa.select(s.driver_daily, s.drivers.c.name.label("driver"))
-        .join(s.drivers, s.drivers.c.id == s.driver_daily.c.driver_id)
-        .where(s.driver_daily.c.driver_id.in_(list(driver_ids)),
-               s.driver_daily.c.day >= first, s.driver_daily.c.day <= last)
-        .order_by(s.drivers.c.name, s.driver_daily.c.day)).mappings().all()
-    return [_with_completeness(r) for r in rows]
+    """Stored daily rows of drivers: day, value (NULL if nothing), completeness."""
+    return _stored_days(conn, s.driver_daily, s.drivers, "driver_id", "driver", driver_ids,
+                        first, last)
 
 
 def _with_completeness(row) -> dict:
