@@ -240,7 +240,7 @@ def _spec(kind: str, ols, cp, specs: list[dict], interval: str, unit: str,
 # --- storing versions ------------------------------------------------------------
 
 def _seu_id(conn, equipment: str, source: str) -> int:
-    return catalog._seu_row(conn, equipment, source)["id"]
+    return catalog.seu_row(conn, equipment, source)["id"]
 
 
 def _next_version(conn, seu_id: int) -> int:
