@@ -20,6 +20,7 @@ Example::
     expected(store, "Boiler-1", "natural_gas", date(2025, 3, 1), date(2025, 3, 31))
 """
 import getpass
+import math
 from collections import defaultdict
 from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
@@ -137,7 +138,10 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
         if not whole:
             excluded.append((key, "the period covers only part of this " + interval))
         elif bad:
-            excluded.append((key, "; ".join(f"{d}: {', '.join(problems[d])}" for d in bad[:3])))
+            # A day is its own key; a week or month names its incomplete days.
+            excluded.append((key, "; ".join(
+                ", ".join(problems[d]) if interval == "day" else f"{d}: {', '.join(problems[d])}"
+                for d in bad[:3])))
         else:
             starts.append(days[index[0]])
             ends.append(days[index[-1]])
@@ -362,6 +366,12 @@ def adjust(store, equipment: str, source: str, *, reason: str, adjustment_type: 
     if adjustment_type not in ADJUSTMENT_TYPES:
         raise EnmsError(f"unknown adjustment type {adjustment_type!r} "
                         f"(use {', '.join(ADJUSTMENT_TYPES)})")
+    # A non-positive scale would turn the interval inside out; NaN would reach the JSON.
+    if static_scale is not None and not (math.isfinite(static_scale) and static_scale > 0):
+        raise EnmsError(f"the static scale multiplies the expectation: it must be a number "
+                        f"above 0, got {static_scale}")
+    if static_add is not None and not math.isfinite(static_add):
+        raise EnmsError(f"the static add must be a finite energy per interval, got {static_add}")
     ways = sum(x is not None for x in (version, retrain)) + \
         (static_add is not None or static_scale is not None)
     if ways != 1:
@@ -393,13 +403,12 @@ def adjust(store, equipment: str, source: str, *, reason: str, adjustment_type: 
                                   activate=True)
             conn.execute(s.baselines.update().where(s.baselines.c.id == row["id"])
                          .values(status="superseded"))
-            return _after(store, equipment, source, new)
-        if retrain is None:
+        elif retrain is None:
             result = dict(previous["result"])
             old = result.get("static_adjustment") or {"add": 0.0, "scale": 1.0}
-            result["static_adjustment"] = {
-                "add": old["add"] * (static_scale or 1.0) + (static_add or 0.0),
-                "scale": old["scale"] * (static_scale if static_scale is not None else 1.0)}
+            scale = 1.0 if static_scale is None else static_scale
+            result["static_adjustment"] = {"add": old["add"] * scale + (static_add or 0.0),
+                                           "scale": old["scale"] * scale}
             values = {k: previous[k] for k in ("model_kind", "interval", "period_start",
                                                "period_end", "spec", "formula", "r2", "adj_r2",
                                                "cv_rmse_pct")}
@@ -407,14 +416,13 @@ def adjust(store, equipment: str, source: str, *, reason: str, adjustment_type: 
                                                  "trained_by": by, "reason": reason,
                                                  "parent_id": previous["id"]},
                                   activate=True, previous=previous)
-            return _after(store, equipment, source, new)
-        parent_id = previous["id"] if previous is not None else None
-    return train(store, equipment, source, trained_by=by, reason=reason,
-                 _adjustment={**record, "parent_id": parent_id}, **retrain)
-
-
-def _after(store, equipment, source, version) -> dict:
-    return get(store, equipment, source, version)
+        else:
+            parent_id = previous["id"] if previous is not None else None
+    if retrain is not None:
+        return train(store, equipment, source, trained_by=by, reason=reason,
+                     _adjustment={**record, "parent_id": parent_id}, **retrain)
+    # Read once committed: no other connection sees the new version before.
+    return get(store, equipment, source, new)
 
 
 def get(store, equipment: str, source: str, version: int | None = None) -> dict:
@@ -449,7 +457,8 @@ def expected(store, equipment: str, source: str, first: date, last: date,
     (1 - alpha) prediction interval, against the actual energy.
 
     Intervals with incomplete energy or drivers are left out of both sums and
-    listed. Deviation = actual - expected (negative: savings).
+    listed. Deviation = actual - expected (negative: savings). Each of ``rows``
+    (one per interval) carries its own prediction interval, ``lower`` to ``upper``.
     """
     baseline = get(store, equipment, source, version)
     spec = baseline["spec"]
@@ -471,8 +480,11 @@ def expected(store, equipment: str, source: str, first: date, last: date,
     deviation = actual - total
     savings_fraction = -deviation / total if total else float("nan")
     rows = [{"start": a, "end": b, "actual": float(e),
-             "expected": float(p * static["scale"] + static["add"])}
-            for a, b, e, p in zip(frame.starts, frame.ends, frame.energy, prediction.expected)]
+             "expected": float(p * static["scale"] + static["add"]),
+             "lower": float(lo * static["scale"] + static["add"]),
+             "upper": float(hi * static["scale"] + static["add"])}
+            for a, b, e, p, lo, hi in zip(frame.starts, frame.ends, frame.energy,
+                                          prediction.expected, prediction.lower, prediction.upper)]
     fsu = None
     if savings_fraction and np.isfinite(savings_fraction) and savings_fraction != 0:
         fsu = regression.fractional_savings_uncertainty(ols, frame.n, abs(savings_fraction), alpha)
