@@ -1,5 +1,18 @@
 from setuptools import find_packages, setup
 
+# The OVOS skill, `enms chat` and `enms ask` (the stable OVOS line; exact pins
+# in constraints.txt). ovos-padatious 1.4 builds fann2: apt swig libfann-dev.
+VOICE = [
+    "ovos-core[lgpl]>=2.1,<3",
+    "ovos-workshop>=7.0.6,<8",
+    "ovos-utils>=0.8.5,<0.9",
+    "ovos-bus-client>=1.5,<2",
+    "ovos-padatious>=1.4.3,<2",
+    "ovoscope>=0.13,<0.14",
+    "rapidfuzz>=3",
+    "num2words>=0.5.13",
+]
+
 setup(
     name="enms",
     version="0.1.0",
@@ -8,8 +21,15 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["engine", "engine.*", "skill_enms", "skill_enms.*"]),
-    package_data={"engine": ["migrations/*.py", "migrations/versions/*.py"]},
+    # The repository keeps the skill's intents and dialogs in the top-level
+    # locale/ (DESIGN "Layout"); the installed skill finds them in its own
+    # package folder, so locale/ is shipped as skill_enms/locale.
+    packages=find_packages(include=["engine", "engine.*", "skill_enms", "skill_enms.*"])
+    + ["skill_enms.locale"],
+    package_dir={"skill_enms.locale": "locale"},
+    package_data={"engine": ["migrations/*.py", "migrations/versions/*.py"],
+                  "skill_enms": ["settingsmeta.json"],
+                  "skill_enms.locale": ["*/*", "*/*/*", "*/*/*/*"]},
     install_requires=[
         "SQLAlchemy>=2.0,<2.2",
         "alembic>=1.13",
@@ -21,7 +41,9 @@ setup(
         "rich>=13",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14"],
+        "voice": VOICE,
+        "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14"] + VOICE,
     },
-    entry_points={"console_scripts": ["enms=engine.cli.main:main"]},
+    entry_points={"console_scripts": ["enms=engine.cli.main:main"],
+                  "opm.skill": ["skill-enms.openvoiceos=skill_enms:EnmsSkill"]},
 )

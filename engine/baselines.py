@@ -49,7 +49,7 @@ _LISTED_GAPS = 8
 
 # --- the data a model sees ----------------------------------------------------
 
-def _driver_specs(store, names: list[str]) -> list[dict]:
+def driver_specs(store, names: list[str]) -> list[dict]:
     """Catalog facts about each driver that a baseline must remember."""
     parent = s.drivers.alias("parent")
     with store.read() as conn:
@@ -63,7 +63,7 @@ def _driver_specs(store, names: list[str]) -> list[dict]:
         d = known[name]
         specs.append({"name": name, "unit": d["unit"], "rollup": d["rollup"], "kind": d["kind"],
                       "derivation": d["derivation"], "base_temp_c": d["base_temp_c"],
-                      "derived_from": d["parent_name"]})
+                      "derived_from": d["parent_name"], "product": d["product_id"] is not None})
     return specs
 
 
@@ -278,7 +278,10 @@ def _describe(row, seu_name: str) -> dict:
         "period": label(row["period_start"], row["period_end"]),
         "period_start": row["period_start"], "period_end": row["period_end"],
         "formula": row["formula"], "r2": row["r2"], "adj_r2": row["adj_r2"],
-        "cv_rmse_pct": row["cv_rmse_pct"], "drivers": [d["name"] for d in row["spec"]["drivers"]],
+        "cv_rmse_pct": row["cv_rmse_pct"],
+        # A change-point model's weather term is its temperature driver.
+        "drivers": [d["name"] for d in row["spec"]["drivers"]]
+        + ([row["spec"]["temperature_driver"]] if row["spec"].get("temperature_driver") else []),
         "spec": row["spec"], "statistics": result["statistics"],
         "warnings": result["warnings"], "ranking": result.get("ranking", []),
         "excluded": result.get("excluded", []), "n_used": result.get("n_used"),
@@ -311,7 +314,7 @@ def train(store, equipment: str, source: str, first: date, last: date,
     if auto and len(names) > 10:
         raise EnmsError(f"{seu['name']} has {len(names)} candidate drivers; automatic selection "
                         "takes at most 10")
-    specs = _driver_specs(store, names)
+    specs = driver_specs(store, names)
     weather = _weather_driver(specs) if auto and interval == "day" else None
     frame = build_frame(store, equipment, source, first, last, specs, interval, weather)
     _require_usable(frame, seu["name"], first, last, interval)
@@ -452,13 +455,18 @@ def history(store, equipment: str, source: str) -> list[dict]:
 
 
 def expected(store, equipment: str, source: str, first: date, last: date,
-             version: int | None = None, alpha: float = 0.05) -> dict:
+             version: int | None = None, alpha: float = 0.05, groups: str | None = None) -> dict:
     """Expected energy of an SEU over [first, last] from its baseline, with the
     (1 - alpha) prediction interval, against the actual energy.
 
     Intervals with incomplete energy or drivers are left out of both sums and
     listed. Deviation = actual - expected (negative: savings). Each of ``rows``
     (one per interval) carries its own prediction interval, ``lower`` to ``upper``.
+
+    groups: 'week' or 'month' adds ``groups``: per calendar group of rows its
+    actual and expected totals and the standard deviation [energy] of its
+    prediction (noise, autocorrelation and leverage, as for the period total),
+    for CUSUM alarms.
     """
     baseline = get(store, equipment, source, version)
     spec = baseline["spec"]
@@ -485,6 +493,7 @@ def expected(store, equipment: str, source: str, first: date, last: date,
              "upper": float(hi * static["scale"] + static["add"])}
             for a, b, e, p, lo, hi in zip(frame.starts, frame.ends, frame.energy,
                                           prediction.expected, prediction.lower, prediction.upper)]
+    grouped = _grouped(ols, X, frame, rows, static["scale"], groups, alpha) if groups else None
     fsu = None
     if savings_fraction and np.isfinite(savings_fraction) and savings_fraction != 0:
         fsu = regression.fractional_savings_uncertainty(ols, frame.n, abs(savings_fraction), alpha)
@@ -497,14 +506,33 @@ def expected(store, equipment: str, source: str, first: date, last: date,
         "deviation": deviation, "deviation_pct": 100 * deviation / total if total else None,
         "significant": not (lower <= actual <= upper), "confidence": 1 - alpha,
         "fractional_savings_uncertainty": fsu, "rows": rows,
+        **({"groups": grouped} if grouped is not None else {}),
     }
+
+
+def _grouped(ols, X, frame: Frame, rows: list[dict], scale: float, groups: str,
+             alpha: float) -> list[dict]:
+    """Totals and prediction standard deviations per week or month of rows."""
+    if groups not in ("week", "month"):
+        raise EnmsError(f"unknown grouping {groups!r} (use week or month)")
+    keys = _interval_keys(frame.starts, groups)
+    out = []
+    for key in dict.fromkeys(keys):
+        index = [i for i, k in enumerate(keys) if k == key]
+        part = regression.predict(ols, X[index], alpha=alpha)
+        out.append({"start": rows[index[0]]["start"], "end": rows[index[-1]]["end"],
+                    "intervals": len(index),
+                    "actual": float(sum(rows[i]["actual"] for i in index)),
+                    "expected": float(sum(rows[i]["expected"] for i in index)),
+                    "sd": part.total_half_width / part.t_quantile * scale})
+    return out
 
 
 def _check_rollups_unchanged(store, spec: dict) -> None:
     """A model trained on one roll-up rule must never be fed another (DESIGN rule 3)."""
-    now = {d["name"]: d for d in _driver_specs(store, [d["name"] for d in spec["drivers"]])}
+    now = {d["name"]: d for d in driver_specs(store, [d["name"] for d in spec["drivers"]])}
     weather = spec.get("temperature_driver")
-    if weather and _driver_specs(store, [weather])[0]["rollup"] != "mean":
+    if weather and driver_specs(store, [weather])[0]["rollup"] != "mean":
         raise EnmsError(f"driver {weather!r} no longer rolls up as a daily mean; retrain the baseline")
     for d in spec["drivers"]:
         current = now[d["name"]]

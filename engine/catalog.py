@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from . import readings, schema as s
+from . import readings, rollups, schema as s
 from .errors import EnmsError, NotFound
 from .identifiers import RESERVED_COLUMNS, sql_identifier
 
@@ -224,7 +224,14 @@ def add_driver(store, name: str, unit: str, rollup: str = "sum", description: st
                           base_temp_c=float(base_temp_c), rollup="sum")
         if product is not None:
             values["product_id"] = entry_row(conn, "product", product)["id"]
-        _insert(conn, "driver", values)
+        driver_id = _insert(conn, "driver", values)
+        if values["kind"] == "derived":
+            # Temperatures already stored give the new degree-day driver its days at once.
+            span = conn.execute(sa.select(sa.func.min(s.driver_daily.c.day),
+                                          sa.func.max(s.driver_daily.c.day)).where(
+                s.driver_daily.c.driver_id == values["derived_from_id"])).one()
+            if span[0] is not None:
+                rollups.refresh_degree_days(conn, {**values, "id": driver_id}, *span)
     return get_entry(store, "driver", name)
 
 

@@ -205,7 +205,7 @@ def refresh_drivers(conn, driver_rows: list[dict], tz: str, first: date, last: d
     derived = conn.execute(sa.select(s.drivers).where(
         s.drivers.c.derived_from_id.in_(parents))).mappings().all()
     for child in derived:
-        written += _refresh_degree_days(conn, child, first, last)
+        written += refresh_degree_days(conn, child, first, last)
     return written
 
 
@@ -223,7 +223,8 @@ def hourly(conn, table, key_col, value_col, keys, rule, start_ts: int, end_ts: i
     return sorted(rows, key=lambda r: (r[key_col], r["hour_ts"]))
 
 
-def _refresh_degree_days(conn, child, first: date, last: date) -> int:
+def refresh_degree_days(conn, child, first: date, last: date) -> int:
+    """Recompute a degree-day driver's days from its temperature's daily means."""
     parent_days = conn.execute(sa.select(s.driver_daily).where(
         s.driver_daily.c.driver_id == child["derived_from_id"],
         s.driver_daily.c.day >= first, s.driver_daily.c.day <= last)).mappings().all()

@@ -9,8 +9,8 @@ Times: ``ts`` columns hold the START of an interval in UTC epoch seconds and
 ``duration_s`` its length, so a reading covers [ts, ts + duration_s).
 """
 from sqlalchemy import (
-    JSON, BigInteger, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData,
-    String, Table, Text, UniqueConstraint,
+    JSON, BigInteger, Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+    MetaData, String, Table, Text, UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -181,4 +181,44 @@ baselines = Table(
     Column("approved_by", String(200)),
     Column("activated_at", DateTime(timezone=True)),
     UniqueConstraint("seu_id", "version"),
+)
+
+# Added by migration 0004: the data-quality log, one row per meter or driver
+# and local day. A scan replaces the rows of the days it covers, never adds a
+# second row for a day. 'findings' holds every finding that touches the day.
+data_quality_log = Table(
+    "data_quality_log", metadata,
+    Column("kind", String(6), primary_key=True),        # meter | driver
+    Column("entity_id", Integer, primary_key=True, autoincrement=False),  # meters.id / drivers.id
+    Column("day", Date, primary_key=True),
+    Column("score", Float, nullable=False),             # 0..1, docs/methods.md section 9
+    Column("completeness", Float, nullable=False),      # covered_s / day_s
+    Column("covered_s", Integer, nullable=False),
+    Column("day_s", Integer, nullable=False),
+    Column("flagged_s", Float, nullable=False),         # weighted seconds of flagged readings
+    Column("expected_samples", Float),                  # day_s / nominal interval; NULL if unknown
+    Column("received_samples", Integer, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("method", String(20), nullable=False),       # rule-set version, e.g. dq-1
+    Column("scanned_at", DateTime(timezone=True), nullable=False),
+)
+
+# Added by migration 0005: stored period reports. One 'current' report per SEU
+# and period; regenerating under the same baseline version replaces it, under
+# another version the old one becomes 'superseded' and stays.
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seu_id", Integer, ForeignKey("seus.id"), nullable=False),
+    Column("period", String(30), nullable=False),
+    Column("first", Date, nullable=False),
+    Column("last", Date, nullable=False),
+    Column("status", String(12), nullable=False),   # current | superseded
+    Column("baseline_version", Integer, nullable=False),
+    Column("significant", Boolean, nullable=False),
+    Column("deviation_pct", Float),
+    Column("content", JSON, nullable=False),
+    Column("generated_by", String(200), nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reports_seu_period", "seu_id", "period", "status"),
 )

@@ -587,8 +587,6 @@ def test_null_temperature_values_are_missing_not_zero(demo):
 # catalog.add_driver does not derive a degree-day driver's days from its temperature's
 # stored rollups: only readings loaded afterwards fill it, so a base temperature added
 # later has no values, and every baseline on it is refused ("Import the missing data").
-@pytest.mark.xfail(strict=True, reason="degree days added after the temperature readings "
-                                       "stay empty (catalog.add_driver)")
 def test_degree_days_added_later_have_values(demo):
     catalog.add_driver(demo.store, "hdd_base_15", "K d", derived_from="outdoor_temp_c",
                        derivation="hdd", base_temp_c=15)

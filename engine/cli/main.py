@@ -10,7 +10,7 @@ import json
 import sys
 from datetime import date
 
-from .. import EnmsError, Store, baselines, catalog, ingest, queries
+from .. import EnmsError, Store, baselines, catalog, ingest, queries, reports
 from ..periods import period_bounds
 from . import output
 
@@ -252,6 +252,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="default: the active baseline")
     p.set_defaults(func=cmd_baseline_expected)
 
+    rep = sub.add_parser("report", parents=[COMMON],
+                         help="period report of an SEU, or of every SEU x month")
+    rep.add_argument("equipment", help="the SEU's equipment, or 'all' for every SEU x month")
+    rep.add_argument("--source", help="the SEU's energy source")
+    period_args(rep, required=False)
+    rep.add_argument("--year", type=int, help="with 'all': the year")
+    rep.add_argument("--months", default="1-12", help="with 'all': a month range, e.g. 1-10")
+    rep.set_defaults(func=cmd_report)
+
+    # The voice skill as text (engine/cli/chat.py imports OVOS only when run).
+    ask = sub.add_parser("ask", parents=[COMMON], help="answer one utterance with the voice skill")
+    chat = sub.add_parser("chat", parents=[COMMON], help="a text conversation with the voice skill")
+    from . import chat as chat_cli
+    chat_cli.add_arguments(ask, chat)
+    ask.set_defaults(func=lambda store, a: chat_cli.run_ask(a))
+    chat.set_defaults(func=lambda store, a: chat_cli.run_chat(a))
+
+    from .quality import register as register_quality  # enms quality
+    register_quality(sub, COMMON)
+
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))
     db.set_defaults(func=cmd_db)
@@ -387,6 +407,35 @@ def cmd_baseline_expected(store, args):
     if args.json:
         return result
     output.print_expected(result)
+
+
+def cmd_report(store, args):
+    if args.equipment == "all":
+        if args.year is None:
+            raise EnmsError("'enms report all' needs --year (and optionally --months 1-10)")
+        low, _, high = args.months.partition("-")
+        try:
+            months = (int(low), int(high or low))
+        except ValueError:
+            raise EnmsError(f"--months: expected a range like 1-10, got {args.months!r}") from None
+        if not 1 <= months[0] <= months[1] <= 12:
+            raise EnmsError(f"--months: months run from 1 to 12, got {args.months!r}")
+        done = reports.generate_all(store, args.year, months)
+        rows = [{"SEU": r["seu"], "period": r["period"], "actual": round(r["actual"]),
+                 "expected": round(r["expected"]), "unit": r["unit"],
+                 "deviation %": round(r["deviation_pct"], 1), "significant": r["significant"],
+                 "CUSUM alarm": r["cusum"]["alarm_in_period"]} for r in done]
+        if args.json:
+            return rows
+        output.print_rows(rows, f"{len(rows)} reports stored")
+        return None
+    if not args.source:
+        raise EnmsError("an SEU is equipment x energy source: add --source NAME")
+    first, last = period_bounds(args.period, args.first, args.last)
+    report = reports.generate(store, args.equipment, args.source, first, last)
+    if args.json:
+        return report
+    output.print_report(report)
 
 
 def cmd_db(store, args):

@@ -165,3 +165,30 @@ def print_expected(e: dict) -> None:
     console.print(f"  deviation {e['deviation']:+,.1f} {unit} ({e['deviation_pct']:+.1f} %), {state}")
     for x in e["excluded"][:5]:
         console.print(f"  left out {x['interval']}: {x['reason']}", markup=False, highlight=False)
+
+
+def print_report(r: dict) -> None:
+    """One SEU-period report as a plant manager reads it."""
+    unit = r["unit"]
+    state = "significant" if r["significant"] else "within the 95 % interval"
+    console.print(f"[bold]{r['seu']}[/bold] {r['period']} (baseline v{r['baseline_version']}, "
+                  f"trained on {r['baseline_period']})")
+    console.print(f"  actual   {r['actual']:,.1f} {unit} ({r['actual_kwh']:,.0f} kWh)")
+    console.print(f"  expected {r['expected']:,.1f} {unit} (95 % interval {r['lower']:,.1f} to "
+                  f"{r['upper']:,.1f})")
+    console.print(f"  deviation {r['deviation']:+,.1f} {unit} ({r['deviation_pct']:+.1f} %), {state}; "
+                  f"SEnPI {r['senpi']:.3f}")
+    c = r["cusum"]
+    alarms = ", ".join(f"{a['direction']} (week of {a['week_of']})" for a in c["alarms"][-3:])
+    console.print(f"  CUSUM since {c['since']}: {c['to_date']:+,.1f} {unit}"
+                  + (f"; alarms: {alarms}" if alarms else "; no alarm"))
+    for e in r["enpi"] + r["output_indicators"]:
+        console.print(f"  EnPI {e['name']}: {e['value']:.4g}")
+    values = ", ".join(f"{k} {_cell(v)}" for k, v in r["drivers"].items())
+    console.print(f"  drivers: {values}", markup=False, highlight=False)
+    if r["product_mix"]:
+        shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in r["product_mix"]["shares"].items())
+        factor = r["product_mix"].get("factor")
+        console.print(f"  product mix: {shares}" + (f"; mix factor {factor:.3f}" if factor else ""))
+    console.print(f"  data used: {r['intervals_used']} of {r['intervals_total']} days "
+                  f"({100 * r['completeness']:.0f} %)")

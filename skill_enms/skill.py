@@ -1,0 +1,663 @@
+"""The EnMS OVOS skill: utterance -> intent -> names resolved -> engine call -> speech.
+
+Handlers stay thin: they find the spoken names in the slots (``engine.names``
+against the catalog), call the engine's public functions and speak the result
+with the locale's dialogs, numbers said in words (num2words). When a name is
+unclear the skill asks (get_response); it never guesses.
+
+Intent lines never end in an ``{entity}`` (see docs/voice.md): where a period
+ends a sentence the line ends in ``:0`` words, and the period is read from the
+whole utterance (``skill_enms.periods``).
+"""
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+from ovos_workshop.decorators import intent_handler
+from ovos_workshop.skills import OVOSSkill
+
+from engine import names as nm
+from skill_enms import periods as sp
+
+SKILL_ID = "skill-enms.openvoiceos"
+CATALOG_TTL_S = 30.0
+REFERENCE_TTL_S = 600.0
+SIGNIFICANT_DIGITS = 3
+
+
+def resources_dir() -> str:
+    """The folder holding ``locale/``: inside the installed package, or the
+    repository root when running from a source tree (editable install)."""
+    here = Path(__file__).resolve().parent
+    if (here / "locale").is_dir():
+        return str(here)
+    return str(here.parent)
+
+
+class EnmsSkill(OVOSSkill):
+    """Voice interface of the energy management system (ISO 50001)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("resources_dir", resources_dir())
+        self._store = None
+        self._store_url = None
+        self._names_cache = (0.0, None)
+        self._reference_cache = (0.0, None)
+        self._detail: dict[str, str] = {}
+        self._lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    # --- set-up ----------------------------------------------------------------------
+
+    def initialize(self):
+        self.settings.merge({"database_url": "", "aliases": {}, "reference_date": "",
+                             "trained_by": "voice"}, new_only=True)
+        self.settings_change_callback = self._settings_changed
+        # ovos-core's converse service pings every active skill and waits up to
+        # 0.5 s for an answer; a plain OVOSSkill never answers, which made every
+        # utterance after the first 0.5 s slower. This skill has no free-form
+        # converse (follow-ups go through get_response), so it says so at once.
+        self.add_event(f"{self.skill_id}.converse.ping", self._converse_pong,
+                       speak_errors=False)
+
+    def _converse_pong(self, message):
+        self.bus.emit(message.reply("skill.converse.pong",
+                                    data={"skill_id": self.skill_id, "can_handle": False},
+                                    context={"skill_id": self.skill_id}))
+
+    def _settings_changed(self):
+        with self._lock:
+            self._store = None
+            self._names_cache = (0.0, None)
+            self._reference_cache = (0.0, None)
+
+    @property
+    def store(self):
+        """The engine's store: the skill setting database_url, else
+        ENMS_DATABASE_URL, else the default SQLite file."""
+        from engine import Store
+        url = self.settings.get("database_url") or None
+        with self._lock:
+            if self._store is None or self._store_url != url:
+                self._store = Store(url)
+                self._store_url = url
+            return self._store
+
+    def shutdown(self):
+        if self._store is not None:
+            self._store.dispose()
+        super().shutdown()
+
+    # --- locale helpers --------------------------------------------------------------------
+
+    @property
+    def _num_lang(self) -> str:
+        return nm._num2words_lang(self.lang)
+
+    def _values(self, name: str) -> dict:
+        try:
+            return dict(self.resources.load_named_value_file(name) or {})
+        except Exception:  # noqa: BLE001 - a missing file is an empty table
+            return {}
+
+    def _words(self, name: str) -> list[str]:
+        return [w.lower() for w in self.voc_list(name)]
+
+    def _render(self, name: str, data: dict | None = None) -> str:
+        return self.dialog_renderer.render(name, data or {}).strip()
+
+    def _join(self, items: list[str], word: str = "and") -> str:
+        items = [i for i in items if i]
+        if len(items) <= 1:
+            return "".join(items)
+        return ", ".join(items[:-1]) + f" {self._render(word)} " + items[-1]
+
+    def _number(self, value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+        """A number in words, rounded to ``digits`` significant digits."""
+        from num2words import num2words
+        if value is None or value != value:
+            return "?"
+        if value == 0:
+            return num2words(0, lang=self._num_lang)
+        rounded = float(f"{value:.{digits}g}")
+        if rounded == int(rounded):
+            rounded = int(rounded)
+        try:
+            return num2words(rounded, lang=self._num_lang)
+        except NotImplementedError:
+            return num2words(rounded, lang="en")
+
+    def _decimal(self, value: float, places: int) -> str:
+        """A number in words with at most ``places`` decimals ('nine point eight')."""
+        from num2words import num2words
+        rounded = round(float(value), places)
+        if rounded == int(rounded):
+            rounded = int(rounded)
+        return num2words(rounded, lang=self._num_lang)
+
+    def _pct(self, value: float) -> str:
+        value = abs(value)
+        return self._decimal(value, 1 if value < 10 else 0)
+
+    def _r2(self, value: float) -> str:
+        return self._decimal(value, 2)
+
+    def _unit(self, unit: str) -> str:
+        units = self._values("units")
+        return units.get(unit, unit)
+
+    def _rate_unit(self, unit: str, interval: str) -> str:
+        per = (self._words("per") or ["per"])[0]
+        return f"{self._unit(unit)} {per} {self._unit(interval)}"
+
+    def _say_name(self, canonical: str) -> str:
+        """How a catalog name is said: 'natural_gas' -> 'natural gas'."""
+        spoken = self._values("spoken_names")
+        return spoken.get(canonical, canonical.replace("_", " "))
+
+    def _say_seu(self, equipment: str, source: str) -> str:
+        return f"{equipment} {self._say_name(source)}"
+
+    def _say_period(self, first: date, last: date) -> str:
+        months = self._values("month_names")
+        if first.month == 1 and first.day == 1 and last == date(first.year, 12, 31):
+            return self._render("period.year", {"year": first.year})
+        if first.day == 1 and (last.year, last.month) == (first.year, first.month) \
+                and last.day == calendar.monthrange(first.year, first.month)[1]:
+            return self._render("period.month", {"month": months.get(str(first.month), first.month),
+                                                 "year": first.year})
+        if first.day == 1 and first.month in (1, 4, 7, 10) and (last.month - first.month) == 2:
+            q = (first.month - 1) // 3 + 1
+            return self._render("period.quarter", {
+                "ordinal": self._values("ordinals").get(str(q), q), "year": first.year})
+        return self._render("period.range", {"first": first.isoformat(), "last": last.isoformat()})
+
+    # --- catalog and names -----------------------------------------------------------------
+
+    def _catalog(self) -> nm.CatalogNames:
+        stamp, cached = self._names_cache
+        if cached is None or time.monotonic() - stamp > CATALOG_TTL_S:
+            cached = nm.catalog_names(self.store)
+            self._names_cache = (time.monotonic(), cached)
+        return cached
+
+    def _aliases(self) -> dict[str, list[str]]:
+        """{canonical: [spoken aliases]} from the locale and the skill settings."""
+        out: dict[str, list[str]] = {}
+        table = dict(self._values("aliases"))
+        table.update(self.settings.get("aliases") or {})
+        for spoken, canonical in table.items():
+            out.setdefault(canonical.strip(), []).append(spoken.strip())
+        return out
+
+    def _kw(self) -> dict:
+        return {"lang": self._num_lang, "articles": self._words("articles") or nm.ARTICLES}
+
+    def _reference_day(self) -> date:
+        """Relative periods count from the newest day with meter data, or today
+        if that is earlier (skill setting reference_date overrides)."""
+        if self.settings.get("reference_date"):
+            return date.fromisoformat(self.settings["reference_date"])
+        stamp, cached = self._reference_cache
+        if cached is None or time.monotonic() - stamp > REFERENCE_TTL_S:
+            from engine import queries
+            today = date.today()
+            try:
+                last = queries.summary(self.store)["readings"]["meter_daily"]["last_day"]
+            except Exception:  # noqa: BLE001 - an empty or unreachable database
+                last = None
+            if isinstance(last, str):
+                last = date.fromisoformat(last[:10])
+            cached = min(today, last) if last else today
+            self._reference_cache = (time.monotonic(), cached)
+        return cached
+
+    def _intent_words(self, intent: str) -> set[str]:
+        """The fixed words of an intent file (not slots), to tell them from names."""
+        path = self.find_resource(f"{intent}.intent", "intents")
+        words: set[str] = set()
+        if path:
+            text = Path(path).read_text(encoding="utf-8")
+            text = re.sub(r"\{[^}]*\}|:0", " ", text)
+            words = set(re.findall(r"[^\W\d_]+", text.lower()))
+        return words
+
+    def _slot_text(self, message, slot: str, intent: str, others=()) -> str:
+        """A slot's text; if it is the last slot, the words after it that are
+        neither the intent's own words nor a period join it ('boiler' + 'one')."""
+        value = (message.data.get(slot) or "").strip()
+        utterance = message.data.get("utterance") or ""
+        if not value:
+            return ""
+        low = utterance.lower()
+        pos = low.find(value.lower())
+        if pos < 0:
+            return value
+        later = [message.data.get(o) for o in others if message.data.get(o)]
+        if any(low.find(v.lower(), pos + len(value)) >= 0 for v in later):
+            return value
+        tail = utterance[pos + len(value):]
+        _, tail = self._split_period(tail)
+        fixed = self._intent_words(intent) | set(self._words("prepositions"))
+        extra = [w for w in tail.split() if w.lower() not in fixed]
+        return " ".join([value] + extra) if extra else value
+
+    def _split_period(self, text: str):
+        return sp.parse(text, self._values("periods"), self._reference_day(),
+                        lang=self._num_lang, articles=self._words("articles"),
+                        prepositions=self._words("prepositions"))
+
+    def _meta(self, intent: str, **fields) -> dict:
+        return {"enms": json.loads(json.dumps({"intent": intent, **fields}, default=str))}
+
+    def _say(self, message, text: str, intent: str, detail: str | None = None,
+             expect_response: bool = False, **meta):
+        sid = self._session_id(message)
+        if detail is not None:
+            self._detail[sid] = detail
+        self.speak(text, expect_response=expect_response, meta=self._meta(intent, **meta))
+
+    @staticmethod
+    def _session_id(message) -> str:
+        from ovos_bus_client.session import SessionManager
+        try:
+            return SessionManager.get(message).session_id
+        except Exception:  # noqa: BLE001
+            return "default"
+
+    def _known_list(self, items: list[str], limit: int = 3) -> str:
+        if len(items) <= limit:
+            return self._join(items)
+        return self._render("others", {"names": ", ".join(items[:limit])})
+
+    def _ask_choice(self, message, options: list[str], aliases: dict[str, list[str]],
+                    spoken: list[str]) -> str | None:
+        """Ask which of ``options`` was meant; the answer is matched to them."""
+        answer = self.get_response("which.one", {"options": self._join(spoken, "or")},
+                                   num_retries=1, wait=False)
+        if not answer:   # cancelled, or no answer
+            self._say(message, self._render("cancelled"), "cancelled")
+            return None
+        if self.voc_match(answer, "first"):
+            return options[0]
+        if self.voc_match(answer, "second"):
+            return options[1] if len(options) == 2 else options[-1]
+        result = nm.resolve(answer, {o: aliases.get(o, []) for o in options}, **self._kw())
+        if isinstance(result, nm.Match):
+            return result.name
+        self._say(message, self._render("still.unclear"), "unclear")
+        return None
+
+    def _resolve_seu(self, message, text: str, intent: str):
+        """(equipment, source) for ``text``, asking when unsure; None after
+        speaking why not."""
+        cat = self._catalog()
+        aliases = self._aliases()
+        if not cat.seus:
+            self._say(message, self._render("list.seus.none"), intent)
+            return None
+        equipment_names = sorted({e for e, _ in cat.seus})
+        if not text.strip():
+            self._say(message, self._render("need.equipment", {
+                "known": self._known_list(equipment_names)}), intent)
+            return None
+        result = nm.resolve_seu(text, cat.seus, equipment_aliases=aliases,
+                                source_aliases=aliases, **self._kw())
+        if isinstance(result, nm.SeuMatch):
+            return result.equipment, result.source
+        if isinstance(result, nm.Ambiguous):
+            options = list(result.candidates)
+            seu_level = all(" " in o for o in options)
+            if seu_level:
+                opt_aliases = {o: [f"{o.split(' ', 1)[0]} {a}" for a in
+                                   aliases.get(o.split(" ", 1)[1], [])] +
+                               [self._say_name(o.split(" ", 1)[1])] +
+                               aliases.get(o.split(" ", 1)[1], []) for o in options}
+                spoken = [self._say_seu(*o.split(" ", 1)) for o in options]
+            else:
+                opt_aliases = {o: aliases.get(o, []) for o in options}
+                spoken = options
+            choice = self._ask_choice(message, options, opt_aliases, spoken)
+            if choice is None:
+                return None
+            if seu_level:
+                equipment, source = choice.split(" ", 1)
+                return equipment, source
+            own = [s for e, s in cat.seus if e == choice]
+            if len(own) == 1:
+                return choice, own[0]
+            return self._resolve_seu(message, choice + " " + text, intent)
+        # NoMatch
+        if result.reason and result.suggestions and " " in result.suggestions[0]:
+            equipment = result.suggestions[0].split(" ", 1)[0]
+            said, _ = nm.find_mentions(text, {s: aliases.get(s, []) for s in cat.sources},
+                                       **self._kw())
+            self._say(message, self._render("no.source", {
+                "equipment": equipment,
+                "source": self._join([self._say_name(s) for s in said], "or"),
+                "known": self._join([self._say_seu(*s.split(" ", 1))
+                                     for s in result.suggestions])}), intent)
+            return None
+        spoken_text = re.sub(r"\s+", " ", text).strip()
+        known = list(result.suggestions) or equipment_names[:3]
+        self._say(message, self._render("unknown.name", {
+            "spoken": spoken_text, "known": self._known_list(known)}), intent,
+            detail=", ".join(equipment_names), error="unknown_name", spoken=spoken_text)
+        return None
+
+    def _resolve_drivers(self, message, text: str, seu: tuple[str, str], intent: str):
+        """Canonical driver names for ``text``; None after speaking why not."""
+        cat = self._catalog()
+        aliases = self._aliases()
+        candidates = cat.driver_candidates(aliases, self._num_lang)
+        results = nm.resolve_list(text, candidates,
+                                  conjunctions=self._words("conjunctions") or nm.CONJUNCTIONS,
+                                  **self._kw())
+        chosen: list[str] = []
+        for result in results:
+            if isinstance(result, nm.Match):
+                chosen.append(result.name)
+            elif isinstance(result, nm.Ambiguous):
+                options = list(result.candidates)
+                choice = self._ask_choice(message, options,
+                                          {o: candidates.get(o, []) for o in options},
+                                          [self._say_name(o) for o in options])
+                if choice is None:
+                    return None
+                chosen.append(choice)
+            else:
+                own = cat.seu_drivers.get(seu, [])
+                self._say(message, self._render("unknown.driver", {
+                    "spoken": result.spoken, "seu": self._say_seu(*seu),
+                    "known": self._join([self._say_name(d) for d in own] or
+                                        [self._say_name(d) for d in cat.drivers])}),
+                    intent, error="unknown_driver", spoken=result.spoken)
+                return None
+        return list(dict.fromkeys(chosen))
+
+    # --- speaking results -----------------------------------------------------------------
+
+    def _term_name(self, name: str, spec: dict) -> str:
+        if name == "hdd" and spec.get("heating_balance_c") is not None:
+            return self._render("changepoint.heating", {"temperature": " ".join(
+                [self._number(spec["heating_balance_c"]), self._unit("C")])})
+        if name == "cdd" and spec.get("cooling_balance_c") is not None:
+            return self._render("changepoint.cooling", {"temperature": " ".join(
+                [self._number(spec["cooling_balance_c"]), self._unit("C")])})
+        return self._say_name(name)
+
+    def _formula(self, baseline: dict) -> str:
+        """'Energy in cubic metres per day equals 120 plus 14 times heating degree days ...'"""
+        stats, spec = baseline["statistics"], baseline["spec"]
+        minus, plus = "minus", "plus"
+        intercept = stats["intercept"]
+        parts = [(minus + " " if intercept < 0 else "") + self._number(abs(intercept))]
+        for coefficient, name in zip(stats["coefficients"], stats["names"]):
+            sign = minus if coefficient < 0 else plus
+            parts.append(f"{sign} " + self._render("term", {
+                "coefficient": self._number(abs(coefficient)),
+                "driver": self._term_name(name, spec)}))
+        static = baseline.get("static_adjustment")
+        text = self._render("formula", {
+            "unit": self._rate_unit(spec["energy_unit"], spec["interval"]),
+            "terms": " ".join(parts)})
+        if static and (static.get("scale", 1) != 1 or static.get("add", 0)):
+            text += f" (x {self._number(static.get('scale', 1))} {plus} " \
+                    f"{self._number(static.get('add', 0))})"
+        return text
+
+    def _model_name(self, kind: str) -> str:
+        return self._render("model.linear" if kind == "linear" else "model.changepoint")
+
+    def _drivers_said(self, baseline: dict) -> list[str]:
+        names = [self._term_name(n, baseline["spec"]) for n in baseline["statistics"]["names"]]
+        return names
+
+    # --- intents ------------------------------------------------------------------------------
+
+    @intent_handler("train_baseline.intent")
+    def handle_train_baseline(self, message):
+        intent = "train_baseline"
+        try:
+            utterance = message.data.get("utterance", "")
+            period, _ = self._split_period(utterance)
+            seu_text = self._slot_text(message, "seu", intent, others=("drivers",))
+            seu_text = self._split_period(seu_text)[1]
+            drivers_text = self._split_period(self._slot_text(message, "drivers", intent))[1]
+            seu = self._resolve_seu(message, seu_text, intent)
+            if seu is None:
+                return
+            drivers = None
+            if drivers_text.strip():
+                drivers = self._resolve_drivers(message, drivers_text, seu, intent)
+                if drivers is None:
+                    return
+            if period is None:
+                answer = self.get_response("need.period", num_retries=1, wait=False)
+                period = self._split_period(answer or "")[0] if answer else None
+                if period is None:
+                    self._say(message, self._render("unknown.period"), intent)
+                    return
+            self._train(message, seu, drivers, period)
+        except Exception as exc:  # noqa: BLE001 - speak it, never crash the skill
+            self._failed(message, intent, exc)
+
+    def _train(self, message, seu, drivers, period):
+        from engine import baselines
+        intent = "train_baseline"
+        equipment, source = seu
+        result = baselines.train(self.store, equipment, source, period.first, period.last,
+                                 drivers=drivers or None,
+                                 trained_by=self.settings.get("trained_by") or "voice",
+                                 reason="trained by voice")
+        self._names_cache = (0.0, None)
+        data = {"seu": self._say_seu(equipment, source), "r2": self._r2(result["r2"]),
+                "formula": self._formula(result), "version": self._number(result["version"])}
+        if result["status"] == "active":
+            text = self._render("trained", data)
+        else:
+            active = baselines.get(self.store, equipment, source)
+            data["active"] = self._number(active["version"])
+            text = self._render("trained.candidate", data)
+        if not drivers:
+            ranking = result.get("ranking") or []
+            valid = sum(1 for r in ranking if r.get("valid"))
+            chosen = self._drivers_said(result)
+            if chosen:
+                text += " " + self._render("chosen.drivers", {
+                    "drivers": self._join(chosen), "valid": self._number(valid),
+                    "tried": self._number(len(ranking))})
+            else:
+                text += " " + self._render("chosen.none")
+        detail = self._explain_detail(result)
+        self._say(message, text, intent, detail=detail, seu=f"{equipment} {source}",
+                  equipment=equipment, energy_source=source, drivers=result["drivers"],
+                  period={"start": period.first, "end": period.last},
+                  result={k: result[k] for k in ("seu", "version", "status", "model", "formula",
+                                                 "r2", "adj_r2", "cv_rmse_pct", "drivers",
+                                                 "warnings")})
+
+    @intent_handler("seu_report.intent")
+    def handle_seu_report(self, message):
+        intent = "seu_report"
+        try:
+            from engine import baselines
+            from engine.errors import NotFound
+            utterance = message.data.get("utterance", "")
+            period, _ = self._split_period(utterance)
+            seu_text = self._split_period(self._slot_text(message, "seu", intent))[1]
+            seu = self._resolve_seu(message, seu_text, intent)
+            if seu is None:
+                return
+            equipment, source = seu
+            if period is None:
+                ref = self._reference_day()
+                period = sp.Period(*sp._month(ref.year, ref.month), "month")
+            try:
+                result = baselines.expected(self.store, equipment, source,
+                                            period.first, period.last)
+            except NotFound:
+                self._say(message, self._render("no.baseline", {
+                    "seu": self._say_seu(equipment, source), "equipment": equipment}), intent)
+                return
+            pct = result["deviation_pct"] or 0.0
+            unit = self._unit(result["unit"])
+            data = {"seu": self._say_seu(equipment, source),
+                    "period": self._say_period(period.first, period.last),
+                    "actual": self._number(result["actual"]), "unit": unit,
+                    "pct": self._pct(pct),
+                    "significance": self._render("significant" if result["significant"]
+                                                 else "not.significant")}
+            shown = round(abs(pct), 1 if abs(pct) < 10 else 0)
+            name = "report.equal" if shown == 0 else ("report.above" if pct > 0 else "report.below")
+            detail = self._render("report.detail", {
+                "expected": self._number(result["expected"]), "unit": unit,
+                "lower": self._number(result["lower"]), "upper": self._number(result["upper"]),
+                "used": self._number(result["intervals_used"]),
+                "total": self._number(result["intervals_total"]),
+                "interval": self._unit(result["interval"]),
+                "version": self._number(result["baseline_version"])})
+            self._say(message, self._render(name, data), intent, detail=detail,
+                      seu=f"{equipment} {source}", equipment=equipment, energy_source=source,
+                      period={"start": period.first, "end": period.last},
+                      result={k: v for k, v in result.items() if k != "rows"})
+        except Exception as exc:  # noqa: BLE001
+            self._failed(message, intent, exc)
+
+    @intent_handler("list_seus.intent")
+    def handle_list_seus(self, message):
+        intent = "list_seus"
+        try:
+            cat = self._catalog()
+            if not cat.seus:
+                self._say(message, self._render("list.seus.none"), intent)
+                return
+            names = [self._say_seu(e, s) for e, s in cat.seus]
+            self._say(message, self._render("list.seus", {
+                "count": self._number(len(names)), "names": self._join(names)}), intent,
+                result=[f"{e} {s}" for e, s in cat.seus])
+        except Exception as exc:  # noqa: BLE001
+            self._failed(message, intent, exc)
+
+    @intent_handler("list_drivers.intent")
+    def handle_list_drivers(self, message):
+        intent = "list_drivers"
+        try:
+            cat = self._catalog()
+            seu_text = self._slot_text(message, "seu", intent)
+            if not seu_text:
+                seu_text = self._unslotted_tail(message, intent)
+            all_drivers = [self._say_name(d) for d in cat.drivers]
+            if not seu_text:
+                self._say(message, self._render("list.drivers.all", {
+                    "count": self._number(len(all_drivers)),
+                    "drivers": self._join(all_drivers)}), intent, result=list(cat.drivers))
+                return
+            seu = self._resolve_seu(message, seu_text, intent)
+            if seu is None:
+                return
+            own = cat.seu_drivers.get(seu, [])
+            others = [d for d in cat.drivers if d not in own]
+            text = self._render("list.drivers.seu", {
+                "seu": self._say_seu(*seu),
+                "drivers": self._join([self._say_name(d) for d in own])
+                or self._render("no.drivers")})
+            detail = self._render("list.drivers.other", {
+                "drivers": self._join([self._say_name(d) for d in others])}) if others else None
+            self._say(message, text, intent, detail=detail, seu=" ".join(seu),
+                      equipment=seu[0], energy_source=seu[1], drivers=own,
+                      result={"seu_drivers": own, "other_drivers": others})
+        except Exception as exc:  # noqa: BLE001
+            self._failed(message, intent, exc)
+
+    def _unslotted_tail(self, message, intent: str) -> str:
+        """Words after the intent's own words, for lines without a slot
+        ('what can I use to train :0' with 'autoclave')."""
+        fixed = self._intent_words(intent)
+        words = (message.data.get("utterance") or "").split()
+        i = len(words)
+        while i > 0 and words[i - 1].lower() not in fixed:
+            i -= 1
+        return " ".join(words[i:])
+
+    @intent_handler("explain_baseline.intent")
+    def handle_explain_baseline(self, message):
+        intent = "explain_baseline"
+        try:
+            from engine import baselines
+            from engine.errors import NotFound
+            seu_text = self._split_period(self._slot_text(message, "seu", intent))[1]
+            seu = self._resolve_seu(message, seu_text, intent)
+            if seu is None:
+                return
+            equipment, source = seu
+            try:
+                baseline = baselines.get(self.store, equipment, source)
+            except NotFound:
+                self._say(message, self._render("no.baseline", {
+                    "seu": self._say_seu(equipment, source), "equipment": equipment}), intent)
+                return
+            start = date.fromisoformat(str(baseline["period_start"])[:10])
+            end = date.fromisoformat(str(baseline["period_end"])[:10])
+            text = self._render("explain", {
+                "seu": self._say_seu(equipment, source),
+                "version": self._number(baseline["version"]),
+                "model": self._model_name(baseline["model"]),
+                "period": self._say_period(start, end),
+                "drivers": self._join(self._drivers_said(baseline))
+                or self._render("no.drivers"),
+                "r2": self._r2(baseline["r2"]), "formula": self._formula(baseline)})
+            if baseline["warnings"]:
+                text += " " + self._render("explain.warnings", {
+                    "count": self._number(len(baseline["warnings"]))})
+            self._say(message, text, intent, detail=self._explain_detail(baseline),
+                      seu=f"{equipment} {source}", equipment=equipment, energy_source=source,
+                      drivers=baseline["drivers"],
+                      result={k: baseline[k] for k in ("seu", "version", "status", "model",
+                                                       "formula", "r2", "adj_r2", "cv_rmse_pct",
+                                                       "drivers", "warnings", "period")})
+        except Exception as exc:  # noqa: BLE001
+            self._failed(message, intent, exc)
+
+    def _explain_detail(self, baseline: dict) -> str:
+        text = self._render("explain.detail", {
+            "by": baseline.get("trained_by") or "?", "reason": baseline.get("reason") or "",
+            "used": self._number(baseline.get("n_used") or 0),
+            "total": self._number(baseline.get("n_total") or 0),
+            "interval": self._unit(baseline.get("interval") or "day"),
+            "cv": self._number(baseline.get("cv_rmse_pct") or 0, 2)})
+        warnings = [w.get("message", "") for w in baseline.get("warnings") or []]
+        return " ".join([text] + [w for w in warnings if w])
+
+    @intent_handler("help.intent")
+    def handle_help(self, message):
+        self._say(message, self._render("help"), "help", detail=self._render("help.detail"))
+
+    @intent_handler("tell_more.intent")
+    def handle_tell_more(self, message):
+        detail = self._detail.pop(self._session_id(message), None)
+        self._say(message, detail or self._render("no.more"), "tell_more")
+
+    def _failed(self, message, intent: str, exc: Exception):
+        from engine.errors import EnmsError
+        if isinstance(exc, EnmsError):
+            reason = str(exc)
+        else:
+            self.log.exception(f"{intent} failed")
+            reason = f"{type(exc).__name__}"
+        # Spoken: the first sentence; the rest (e.g. the list of missing days)
+        # on "tell me more".
+        short = re.split(r"(?<=[.!?])\s", reason, maxsplit=1)[0]
+        self._say(message, self._render("failed", {"reason": short}), intent,
+                  detail=reason if short != reason else None,
+                  error=type(exc).__name__, error_message=str(exc))
+
+
+def create_skill(*args, **kwargs):  # older loaders
+    return EnmsSkill(*args, **kwargs)
