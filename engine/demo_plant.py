@@ -404,7 +404,7 @@ def production(days, day_index, op_hours, seed):
     molding_rate = MOLDING_RATE_PER_H * demand_factor(days, rng, 0.06)
     knots = [(d - days[0]).days for d, _ in PRODUCT_B_SHARE]
     share_b = np.clip(np.interp(np.arange(len(days)), knots, [s for _, s in PRODUCT_B_SHARE])
-                      + rng.normal(0.0, 0.06, len(days)), 0.05, 0.95)
+                      + rng.normal(0.0, 0.12, len(days)), 0.05, 0.95)
     parts_rate = molding_rate[day_index] * op_hours
     return {
         "production_count": rng.poisson(assembly_rate[day_index] * op_hours).astype(float),
