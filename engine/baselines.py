@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import catalog, changepoint, queries, regression, schema as s
+from . import catalog, changepoint, quality, queries, regression, schema as s
 from .errors import EnmsError, NotFound
 from .periods import label
 
@@ -39,6 +39,8 @@ INTERVALS = ("day", "week", "month")
 ENERGY_COMPLETENESS_MIN = 0.98
 SUM_DRIVER_COMPLETENESS_MIN = 0.98
 MEAN_DRIVER_COMPLETENESS_MIN = 0.90
+# Findings of the data-quality scan that make a day unusable for a model.
+DATA_QUALITY_EXCLUDES = frozenset({"outlier", "stuck", "impossible", "negative"})
 # A training period needs this share of its intervals usable.
 USABLE_SHARE_MIN = 0.80
 ADJUSTMENT_TYPES = ("equipment_upgrade", "process_change", "schedule_change",
@@ -123,6 +125,10 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
                 problems[r["day"]].append(f"{spec['name']} {100 * r['completeness']:.0f} % present")
         driver_days[spec["name"]] = np.array(
             [np.nan if r["value"] is None else r["value"] for r in series])
+    seu = catalog.get_seu(store, equipment, source)
+    for name in seu["meters"] + [sp["name"] for sp in specs if sp.get("kind") != "derived"]:
+        for day, kinds in _flagged_days(store, name, first, last).items():
+            problems[day].append(f"{name}: {', '.join(kinds)} (data-quality scan)")
     keys = _interval_keys(days, interval)
     groups = defaultdict(list)
     for i, key in enumerate(keys):
@@ -153,6 +159,19 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
         temperature = np.array([driver_days[weather][i[0]] for i in rows])
     return Frame(starts, ends, np.array([energy[i].sum() for i in rows]), drivers,
                  temperature, excluded, len(groups))
+
+
+def _flagged_days(store, name: str, first: date, last: date) -> dict:
+    """Days whose readings the data-quality scan flags as wrong (not merely missing:
+    completeness is judged above). Such days would teach or test the model on
+    values no meter measured, e.g. a stuck register repeating a night reading."""
+    quality.period_score(store, name, first, last)  # scans the days not logged yet
+    flagged = {}
+    for row in quality.log_days(store, name, first, last):
+        kinds = sorted({f["kind"] for f in row["findings"]} & DATA_QUALITY_EXCLUDES)
+        if kinds:
+            flagged[row["day"]] = kinds
+    return flagged
 
 
 def _require_usable(frame: Frame, seu: str, first: date, last: date, interval: str) -> None:
