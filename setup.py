@@ -42,7 +42,7 @@ setup(
     ],
     extras_require={
         "voice": VOICE,
-        "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14"] + VOICE,
+        "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4"] + VOICE,
     },
     entry_points={"console_scripts": ["enms=engine.cli.main:main"],
                   "opm.skill": ["skill-enms.openvoiceos=skill_enms:EnmsSkill"]},

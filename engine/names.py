@@ -481,6 +481,7 @@ class CatalogNames:
     drivers: dict[str, str] = field(default_factory=dict)       # name -> unit
     seus: list[tuple[str, str]] = field(default_factory=list)   # (equipment, source)
     seu_drivers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    meters: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (equipment, source)
 
     def driver_candidates(self, aliases: Mapping[str, Iterable[str]] | None = None,
                           lang: str = "en") -> dict[str, list[str]]:
@@ -493,10 +494,13 @@ def catalog_names(store) -> CatalogNames:
     """Read the names the voice resolves against from a store's catalog."""
     from . import catalog
     seus = catalog.list_entries(store, "seu")
+    drivers = catalog.list_entries(store, "driver")
     return CatalogNames(
         equipment=[r["name"] for r in catalog.list_entries(store, "equipment")],
         sources={r["name"]: r["unit"] for r in catalog.list_entries(store, "energy source")},
-        drivers={r["name"]: r["unit"] for r in catalog.list_entries(store, "driver")},
+        drivers={r["name"]: r["unit"] for r in drivers},
         seus=[(s["equipment"], s["source"]) for s in seus],
         seu_drivers={(s["equipment"], s["source"]): list(s["drivers"]) for s in seus},
+        meters={r["name"]: (r["equipment"], r["source"])
+                for r in catalog.list_entries(store, "meter")},
     )

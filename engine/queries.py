@@ -102,6 +102,16 @@ def summary(store) -> dict:
     return result
 
 
+def last_day(store) -> date | None:
+    """The newest local day with meter data: max(day) of the daily rollup
+    (one indexed aggregate, not a count of the readings); None when empty."""
+    with store.read() as conn:
+        day = conn.execute(sa.select(sa.func.max(s.meter_daily.c.day))).scalar()
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    return day
+
+
 # --- hours (computed from the readings on request) ------------------------------
 
 def _site_tz(conn) -> str:

@@ -7,24 +7,44 @@ to date in energy units with its tabular alarms, EnPIs (energy per unit of
 each counted driver, SEnPI = actual / expected as in the DOE EnPI tool, and
 energy per unit of what the equipment's other meters measure, such as kWh per
 Nm3 of compressed air), the drivers' period values, the product mix, the
-completeness of the period and the baseline version used.
+completeness of the period, the data-quality score of the SEU's meters and
+drivers over the period (from the data-quality log), whether estimated values
+were used (none are: incomplete intervals are left out), and the baseline
+version used.
 
 Reports are stored: one current report per SEU and period. Regenerating with
 the same baseline version replaces it; after a baseline adjustment the old
 report is kept, marked superseded, so what was reported stays on record.
+
+``build`` computes one report; ``run`` (and ``generate_all``) every SEU x month
+of a range, reading each SEU's data once: one expected-energy computation per
+SEU over the whole range for the CUSUM (weekly groups) and one for the monthly
+totals (monthly groups), one read per driver, output meter and data-quality
+log, sliced per month. The sliced figures equal those of ``build`` month by
+month (tests/test_reports.py checks it).
 """
 import getpass
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import sqlalchemy as sa
 
-from . import baselines, catalog, cusum, queries, schema as s
+from . import baselines, catalog, cusum, data_quality as dq, quality, queries, regression, \
+    schema as s
 from .errors import EnmsError, NotFound
 from .periods import label, parse_period
 
 CUSUM_GROUP = "week"
+ALPHA = 0.05  # the reports' prediction interval: 95 %
+# Model intervals whose calendar-month totals a computation over a longer range
+# yields exactly (a week-interval model's partial weeks differ per month).
+SLICEABLE_INTERVALS = ("day", "month")
+QUALITY_RULE = ("lowest of the period scores of the SEU's meters and drivers; a period score "
+                "is the day scores weighted by day length (docs/methods.md, section 9)")
+ESTIMATES_NOTE = ("No estimated values are used: days with missing or flagged data are left "
+                  "out of both actual and expected energy (see excluded).")
 
 
 def _reporting_start(baseline: dict) -> date:
@@ -32,12 +52,158 @@ def _reporting_start(baseline: dict) -> date:
     return baseline["period_end"] + timedelta(days=1)
 
 
-def _driver_values(store, specs: list[dict], first: date, last: date) -> dict:
+# --- reading once, slicing per period ------------------------------------------------
+
+class _Reader:
+    """Daily series and data-quality log rows, read once over [first, last] and
+    sliced per period. A slice holds the same rows as a direct read of the
+    period; periods outside the span are read directly.
+
+    direct: read every period on its own (``build``: one report), and score
+    data quality with ``quality.period_score``.
+    """
+
+    def __init__(self, store, first: date, last: date, direct: bool = False):
+        self.store, self.first, self.last, self.direct = store, first, last, direct
+        self._drivers, self._meters, self._logs, self._sources = {}, {}, {}, {}
+        self._direct = {}  # (driver, first, last) -> rows, for periods outside the span
+        self._meter_list = None
+
+    def _covers(self, first: date, last: date) -> bool:
+        return not self.direct and self.first <= first and last <= self.last
+
+    def _slice(self, series: list[dict], first: date, last: date) -> list[dict]:
+        return series[(first - self.first).days:(last - self.first).days + 1]
+
+    def driver_days(self, name: str, first: date, last: date) -> list[dict]:
+        if not self._covers(first, last):  # e.g. the baseline period, shared by many SEUs
+            key = (name, first, last)
+            if key not in self._direct:
+                self._direct[key] = queries.driver_series(self.store, name, first, last)
+            return self._direct[key]
+        if name not in self._drivers:
+            self._drivers[name] = queries.driver_series(self.store, name, self.first, self.last)
+        return self._slice(self._drivers[name], first, last)
+
+    def meter_days(self, name: str, first: date, last: date) -> list[dict]:
+        if not self._covers(first, last):
+            return queries.meter_series(self.store, name, first, last)
+        if name not in self._meters:
+            self._meters[name] = queries.meter_series(self.store, name, self.first, self.last)
+        return self._slice(self._meters[name], first, last)
+
+    def meters(self) -> list[dict]:
+        if self._meter_list is None:
+            self._meter_list = catalog.list_entries(self.store, "meter")
+        return self._meter_list
+
+    def source(self, name: str) -> dict:
+        if name not in self._sources:
+            self._sources[name] = catalog.get_energy_source(self.store, name)
+        return self._sources[name]
+
+    def prefetch_quality(self, inputs) -> None:
+        """Read the log rows of many meters and drivers over the span, one query per
+        kind; an entry whose log lacks days is left to ``quality`` (which scans)."""
+        todo = sorted({key for key in inputs if key not in self._logs})
+        if self.direct or not todo:
+            return
+        log, wanted = s.data_quality_log, (self.last - self.first).days + 1
+        tables = {"meter": s.meters, "driver": s.drivers}
+        found = {}
+        with self.store.read() as conn:
+            for kind, table in tables.items():
+                names = [n for k, n in todo if k == kind]
+                if not names:
+                    continue
+                ids = dict(conn.execute(sa.select(table.c.id, table.c.name).where(
+                    table.c.name.in_(names))).all())
+                for row in conn.execute(sa.select(log).where(
+                        log.c.kind == kind, log.c.entity_id.in_(list(ids)),
+                        log.c.day >= self.first, log.c.day <= self.last).order_by(
+                        log.c.entity_id, log.c.day)).mappings():
+                    found.setdefault((kind, ids[row["entity_id"]]), []).append(dict(row))
+        for key in todo:
+            rows = found.get(key, [])
+            if len(rows) == wanted:
+                self._logs[key] = (rows, [r["day"] for r in rows])
+
+    def quality(self, kind: str, name: str, first: date, last: date) -> dict:
+        """The period score of a meter or driver, as ``quality.period_score`` gives it."""
+        if not self._covers(first, last):
+            return quality.period_score(self.store, name, first, last, kind=kind)
+        key = (kind, name)
+        if key not in self._logs:
+            wanted = (self.last - self.first).days + 1
+            rows = quality.log_days(self.store, name, self.first, self.last, kind)
+            if len(rows) < wanted:  # scan the days not logged yet, once for the span
+                quality.period_score(self.store, name, self.first, self.last, kind=kind)
+                rows = quality.log_days(self.store, name, self.first, self.last, kind)
+            self._logs[key] = (rows, [r["day"] for r in rows])
+        rows, days = self._logs[key]
+        rows = rows[bisect_left(days, first):bisect_right(days, last)]
+        return _period_score(kind, name, rows, first, last)
+
+
+def _period_score(kind: str, name: str, rows: list[dict], first: date, last: date) -> dict:
+    """``quality.period_score`` on log rows already read (the same formula)."""
+    day_s = np.array([r["day_s"] for r in rows], dtype=np.float64)
+    scores = np.array([r["score"] for r in rows], dtype=np.float64)
+    covered = sum(r["covered_s"] for r in rows)
+    findings = {}
+    for r in rows:
+        for f in r["findings"]:
+            findings.setdefault((f["kind"], f["start"]), f)
+    return {"kind": kind, "name": name, "first": first.isoformat(), "last": last.isoformat(),
+            "score": dq.period_score(scores, day_s),
+            "completeness": covered / day_s.sum() if day_s.sum() else None,
+            "days": (last - first).days + 1, "days_logged": len(rows),
+            "findings": sorted(findings.values(), key=lambda f: f["start"]),
+            "method": rows[0]["method"] if rows else quality.METHOD}
+
+
+# --- what one SEU's reports share ------------------------------------------------------
+
+@dataclass
+class _Seu:
+    seu: dict
+    source: dict
+    baseline: dict
+    specs: list
+    baseline_values: dict
+    inputs: list = field(default_factory=list)  # (kind, name) scored for data quality
+
+    @property
+    def start(self) -> date:
+        return _reporting_start(self.baseline)
+
+
+def _seu(store, reader: _Reader, equipment: str, source: str, version: int | None = None) -> _Seu:
+    seu = catalog.get_seu(store, equipment, source)
+    baseline = baselines.get(store, equipment, source, version)
+    specs = baselines.driver_specs(store, seu["drivers"])
+    baseline_values = _driver_values(reader, specs, baseline["period_start"],
+                                     baseline["period_end"])
+    model = baseline["spec"]
+    drivers = list(seu["drivers"])
+    for name in [d["name"] for d in model["drivers"]] + [model.get("temperature_driver")]:
+        if name and name not in drivers:
+            drivers.append(name)
+    inputs = [("meter", m) for m in seu["meters"]] + [("driver", d) for d in drivers]
+    return _Seu(seu, reader.source(source), baseline, specs, baseline_values, inputs)
+
+
+def _check_after_baseline(ctx: _Seu, first: date, last: date) -> None:
+    if first <= ctx.baseline["period_end"]:
+        raise EnmsError(f"{ctx.seu['name']} {label(first, last)}: the period overlaps the "
+                        f"baseline period ({ctx.baseline['period']}); report on later periods")
+
+
+def _driver_values(reader: _Reader, specs: list[dict], first: date, last: date) -> dict:
     """Each driver's value over the period by its own roll-up rule; None if any day is missing."""
     out = {}
     for spec in specs:
-        series = queries.driver_series(store, spec["name"], first, last)
-        values = [r["value"] for r in series]
+        values = [r["value"] for r in reader.driver_days(spec["name"], first, last)]
         if any(v is None for v in values):
             out[spec["name"]] = None
             continue
@@ -47,17 +213,18 @@ def _driver_values(store, specs: list[dict], first: date, last: date) -> dict:
     return out
 
 
-def _output_indicators(store, seu: dict, energy: float, first: date, last: date) -> list[dict]:
+def _output_indicators(reader: _Reader, seu: dict, energy: float, first: date,
+                       last: date) -> list[dict]:
     """Energy per unit of what the equipment's other meters measure (kWh per Nm3 of air)."""
     out = []
-    for meter in catalog.list_entries(store, "meter"):
+    for meter in reader.meters():
         if meter["equipment"] != seu["equipment"] or meter["source"] == seu["source"]:
             continue
-        days = queries.meter_series(store, meter["name"], first, last)
+        days = reader.meter_days(meter["name"], first, last)
         if any(d["energy"] is None for d in days):
             continue
         produced = sum(d["energy"] for d in days)
-        unit = catalog.get_energy_source(store, meter["source"])["unit"]
+        unit = reader.source(meter["source"])["unit"]
         if produced > 0:
             out.append({"name": f"{seu['unit']} per {unit} {meter['source']}",
                         "value": energy / produced, "output": produced, "output_unit": unit,
@@ -87,38 +254,98 @@ def _product_mix(specs, values: dict, baseline_values: dict, statistics: dict) -
     return mix
 
 
-def build(store, equipment: str, source: str, first: date, last: date,
-          version: int | None = None) -> dict:
-    """The report of one SEU over [first, last] (not stored; see ``generate``)."""
-    seu = catalog.get_seu(store, equipment, source)
-    src = catalog.get_energy_source(store, source)
-    baseline = baselines.get(store, equipment, source, version)
-    if first <= baseline["period_end"]:
-        raise EnmsError(f"{seu['name']} {label(first, last)}: the period overlaps the baseline "
-                        f"period ({baseline['period']}); report on later periods")
-    result = baselines.expected(store, equipment, source, first, last, baseline["version"])
-    kwh = src["kwh_per_unit"]
-    start = _reporting_start(baseline)
-    trend = baselines.expected(store, equipment, source, start, last, baseline["version"],
-                               groups=CUSUM_GROUP)
-    daily_cusum = cusum.running([r["actual"] for r in trend["rows"]],
-                                [r["expected"] for r in trend["rows"]])
-    z = [(g["actual"] - g["expected"]) / g["sd"] for g in trend["groups"]]
-    tab = cusum.tabular(z)
-    monthly = defaultdict(float)
-    for row, value in zip(trend["rows"], daily_cusum):
-        monthly[f"{row['start']:%Y-%m}"] = float(value)
-    specs = baselines.driver_specs(store, seu["drivers"])
-    values = _driver_values(store, specs, first, last)
+def _group_end(start: date, group: str) -> date:
+    """Last calendar day of the week (Monday to Sunday) or month that starts a group."""
+    if group == "week":
+        return start - timedelta(days=start.weekday()) + timedelta(days=6)
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+class _Trend:
+    """The CUSUM of one SEU from the reporting start, computed once over a range
+    and cut at any later day: a prefix of the running sum and of the tabular
+    CUSUM is the same as computing them on the shorter range (both run forward)."""
+
+    def __init__(self, trend: dict, start: date):
+        self.start = start
+        self.rows = trend["rows"]
+        self.row_ends = [r["end"] for r in self.rows]
+        self.running = cusum.running([r["actual"] for r in self.rows],
+                                     [r["expected"] for r in self.rows])
+        self.groups = trend["groups"]
+        # A group counts once its last row and its calendar week (month) have ended.
+        self.group_ends = [max(g["end"], _group_end(g["start"], CUSUM_GROUP))
+                           for g in self.groups]
+        self.tabular = cusum.tabular([(g["actual"] - g["expected"]) / g["sd"]
+                                      for g in self.groups])
+        # Index of the last row of each calendar month, for the monthly CUSUM values.
+        self.month_last = {}
+        for i, row in enumerate(self.rows):
+            self.month_last[f"{row['start']:%Y-%m}"] = i
+
+    def at(self, first: date, last: date) -> dict:
+        """The CUSUM of a report on [first, last].
+
+        The running sum takes every interval that has ended by ``last``. The
+        tabular CUSUM takes the weeks that have ended by ``last``: a week the
+        period cuts short is judged in the next report, once complete, so an
+        alarm never depends on the day a report was made.
+        """
+        n_rows = bisect_right(self.row_ends, last)
+        n_groups = bisect_right(self.group_ends, last)
+        groups = self.groups[:n_groups]
+        alarms = [(i, d) for i, d in self.tabular.alarms if i < n_groups]
+        monthly = {}
+        if n_rows:
+            current = f"{self.rows[n_rows - 1]['start']:%Y-%m}"
+            monthly = {month: float(self.running[min(i, n_rows - 1)])
+                       for month, i in self.month_last.items() if month <= current}
+        return {
+            "since": self.start, "to_date": float(self.running[n_rows - 1]) if n_rows else 0.0,
+            "by_month": monthly, "k": self.tabular.k, "h": self.tabular.h,
+            "group": CUSUM_GROUP, "groups_judged": n_groups,
+            "judged_to": groups[-1]["end"] if groups else None,
+            "alarms": [{"week_of": groups[i]["start"], "direction": d} for i, d in alarms],
+            "alarm_in_period": any(first <= groups[i]["end"] and groups[i]["start"] <= last
+                                   for i, _ in alarms),
+        }
+
+
+def _data_quality(reader: _Reader, inputs: list, first: date, last: date) -> dict:
+    """Scores and completeness of the SEU's meters and drivers over the period."""
+    scored = [reader.quality(kind, name, first, last) for kind, name in inputs]
+    scores = [q["score"] for q in scored if q["score"] is not None]
+    shares = [q["completeness"] for q in scored if q["completeness"] is not None]
+    findings = sorted(({"name": q["name"], "input": q["kind"], "kind": f["kind"],
+                        "severity": f["severity"], "from": f["start_local"],
+                        "to": f["end_local"], "message": f["message"]}
+                       for q in scored for f in q["findings"]), key=lambda f: f["from"])
+    return {
+        "score": min(scores) if scores else None,
+        "completeness": min(shares) if shares else None,
+        "rule": QUALITY_RULE, "method": scored[0]["method"] if scored else quality.METHOD,
+        "inputs": [{"kind": q["kind"], "name": q["name"], "score": q["score"],
+                    "completeness": q["completeness"], "days": q["days"],
+                    "days_logged": q["days_logged"], "findings": len(q["findings"])}
+                   for q in scored],
+        "findings": findings,
+    }
+
+
+def _compose(reader: _Reader, ctx: _Seu, result: dict, trend: _Trend, first: date,
+             last: date) -> dict:
+    """The report from the period's expected energy and the CUSUM trend."""
+    seu, baseline = ctx.seu, ctx.baseline
+    kwh = ctx.source["kwh_per_unit"]
+    values = _driver_values(reader, ctx.specs, first, last)
     energy = result["actual"]
     enpi = [{"name": f"{seu['unit']} per {sp['unit']} {sp['name']}",
              "value": energy / values[sp["name"]]}
-            for sp in specs if sp["kind"] == "measured" and sp["rollup"] == "sum"
+            for sp in ctx.specs if sp["kind"] == "measured" and sp["rollup"] == "sum"
             and values.get(sp["name"])]
-    baseline_values = _driver_values(store, specs, baseline["period_start"],
-                                     baseline["period_end"])
     return {
-        "seu": seu["name"], "equipment": equipment, "source": source,
+        "seu": seu["name"], "equipment": seu["equipment"], "source": seu["source"],
         "period": label(first, last), "first": first, "last": last,
         "baseline_version": baseline["version"], "baseline_period": baseline["period"],
         "baseline_model": baseline["formula"],
@@ -130,22 +357,148 @@ def build(store, equipment: str, source: str, first: date, last: date,
         "deviation_kwh": result["deviation"] * kwh,
         "significant": result["significant"], "confidence": result["confidence"],
         "senpi": energy / result["expected"] if result["expected"] else None,
-        "enpi": enpi, "output_indicators": _output_indicators(store, seu, energy, first, last),
-        "drivers": values, "product_mix": _product_mix(specs, values, baseline_values,
+        "enpi": enpi, "output_indicators": _output_indicators(reader, seu, energy, first, last),
+        "drivers": values, "product_mix": _product_mix(ctx.specs, values, ctx.baseline_values,
                                                        baseline["statistics"]),
+        "interval": baseline["interval"],
         "completeness": result["intervals_used"] / result["intervals_total"],
         "intervals_used": result["intervals_used"], "intervals_total": result["intervals_total"],
         "excluded": result["excluded"],
-        "cusum": {
-            "since": start, "to_date": float(daily_cusum[-1]) if len(daily_cusum) else 0.0,
-            "by_month": dict(monthly), "k": tab.k, "h": tab.h, "group": CUSUM_GROUP,
-            "alarms": [{"week_of": trend["groups"][i]["start"], "direction": d}
-                       for i, d in tab.alarms],
-            "alarm_in_period": any(first <= trend["groups"][i]["end"] and
-                                   trend["groups"][i]["start"] <= last for i, _ in tab.alarms),
-        },
+        "data_quality": _data_quality(reader, ctx.inputs, first, last),
+        "estimates": {"used": False, "count": 0, "note": ESTIMATES_NOTE},
+        "cusum": trend.at(first, last),
         "warnings": baseline["warnings"],
     }
+
+
+def build(store, equipment: str, source: str, first: date, last: date,
+          version: int | None = None) -> dict:
+    """The report of one SEU over [first, last] (not stored; see ``generate``)."""
+    reader = _Reader(store, first, last, direct=True)
+    ctx = _seu(store, reader, equipment, source, version)
+    _check_after_baseline(ctx, first, last)
+    v = ctx.baseline["version"]
+    result = baselines.expected(store, equipment, source, first, last, v, alpha=ALPHA)
+    trend = baselines.expected(store, equipment, source, ctx.start, last, v, alpha=ALPHA,
+                               groups=CUSUM_GROUP)
+    return _compose(reader, ctx, result, _Trend(trend, ctx.start), first, last)
+
+
+# --- many months at once ------------------------------------------------------------------
+
+def _month_result(months: dict, group: dict, first: date, last: date, interval: str,
+                  t: float) -> dict:
+    """One month's figures from a monthly-grouped computation over a longer range:
+    the same rows, so the same totals and prediction interval as computing the
+    month alone (its standard deviation times the same t-quantile)."""
+    expected, actual = group["expected"], group["actual"]
+    half = t * group["sd"]
+    lower, upper = expected - half, expected + half
+    deviation = actual - expected
+    return {"expected": expected, "lower": lower, "upper": upper, "actual": actual,
+            "deviation": deviation,
+            "deviation_pct": 100 * deviation / expected if expected else None,
+            "significant": not (lower <= actual <= upper), "confidence": months["confidence"],
+            "intervals_used": group["intervals"],
+            "intervals_total": (last - first).days + 1 if interval == "day" else 1,
+            "excluded": [x for x in months["excluded"] if first <= x["interval"] <= last]}
+
+
+def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list) -> list:
+    """The expected energy of one SEU for every month of ``periods``, computed once
+    over the range. Returns (first, last, figures, trend) per month to compose;
+    months that cannot be reported go to ``skipped``. A model whose intervals a
+    month cuts (weeks) is reported month by month with ``build`` into ``out``."""
+    equipment, source = ctx.seu["equipment"], ctx.seu["source"]
+
+    def skip(first, last, why):
+        skipped.append({"seu": ctx.seu["name"], "period": label(first, last), "reason": why})
+
+    todo = []
+    for first, last in periods:
+        if first <= ctx.baseline["period_end"]:
+            skip(first, last, f"overlaps the baseline period ({ctx.baseline['period']})")
+        else:
+            todo.append((first, last))
+    if not todo:
+        return []
+    interval, v = ctx.baseline["interval"], ctx.baseline["version"]
+    if interval not in SLICEABLE_INTERVALS:
+        for first, last in todo:
+            try:
+                out.append(build(store, equipment, source, first, last, v))
+            except EnmsError as exc:
+                skip(first, last, str(exc))
+        return []
+    span_first, span_last = todo[0][0], todo[-1][1]
+    try:
+        trend = baselines.expected(store, equipment, source, ctx.start, span_last, v,
+                                   alpha=ALPHA, groups=CUSUM_GROUP)
+        months = baselines.expected(store, equipment, source, span_first, span_last, v,
+                                    alpha=ALPHA, groups="month")
+    except EnmsError as exc:
+        for first, last in todo:
+            skip(first, last, str(exc))
+        return []
+    # The t-quantile of the prediction interval (regression.predict's).
+    t = regression._t_quantile(ctx.baseline["statistics"]["df_resid"], 1 - ALPHA / 2)
+    trend = _Trend(trend, ctx.start)
+    by_month = {g["start"].replace(day=1): g for g in months["groups"]}
+    jobs = []
+    for first, last in todo:
+        group = by_month.get(first)
+        if group is None:
+            skip(first, last, f"no {interval} with complete energy and driver data")
+            continue
+        jobs.append((first, last, _month_result(months, group, first, last, interval, t), trend))
+    return jobs
+
+
+def run(store, year: int, months: tuple[int, int] = (1, 12), generated_by: str | None = None,
+        seus: list[tuple[str, str]] | None = None, save: bool = True) -> dict:
+    """Every SEU (or the given (equipment, source) pairs) x every month of the
+    range: built, stored in one transaction, and returned.
+
+    Returns {"reports": [...], "skipped": [{"seu", "period", "reason"}]}: SEUs
+    without an active baseline, months in the baseline period and months
+    without complete data are listed as skipped, not left out silently.
+    """
+    periods = [parse_period(f"{year}-{m:02d}") for m in range(months[0], months[1] + 1)]
+    if not periods:
+        return {"reports": [], "skipped": []}
+    entries = catalog.list_entries(store, "seu")
+    if seus is not None:
+        wanted = set(seus)
+        entries = [e for e in entries if (e["equipment"], e["source"]) in wanted]
+        missing = wanted - {(e["equipment"], e["source"]) for e in entries}
+        if missing:
+            equipment, source = sorted(missing)[0]
+            catalog.get_seu(store, equipment, source)  # raises NotFound with the known SEUs
+    reader = _Reader(store, periods[0][0], periods[-1][1])
+    out, skipped, contexts = [], [], []
+    for seu in entries:
+        try:
+            contexts.append(_seu(store, reader, seu["equipment"], seu["source"]))
+        except NotFound as exc:  # no active baseline
+            skipped += [{"seu": seu["name"], "period": label(*p), "reason": str(exc)}
+                        for p in periods]
+    # Expected energy first: computing it may scan days missing from the
+    # data-quality log, which the reports then read.
+    jobs = [(ctx, _seu_months(store, ctx, periods, out, skipped)) for ctx in contexts]
+    reader.prefetch_quality([key for ctx in contexts for key in ctx.inputs])
+    for ctx, months_of_seu in jobs:
+        for first, last, result, trend in months_of_seu:
+            out.append(_compose(reader, ctx, result, trend, first, last))
+    out.sort(key=lambda r: (r["seu"], r["first"]))
+    if save and out:
+        _save(store, out, generated_by)
+    return {"reports": out, "skipped": skipped}
+
+
+def generate_all(store, year: int, months: tuple[int, int] = (1, 12),
+                 generated_by: str | None = None) -> list[dict]:
+    """Every SEU with an active baseline x every month of the range, stored."""
+    return run(store, year, months, generated_by)["reports"]
 
 
 # --- storing -------------------------------------------------------------------
@@ -164,46 +517,57 @@ def _json(value):
     return value
 
 
+def _save(store, built: list[dict], generated_by: str | None) -> None:
+    """Store reports as the current ones for their SEU and period, in one transaction.
+
+    Same baseline version as the current report: replaced. Another version:
+    the current one becomes superseded and stays.
+    """
+    now = datetime.now(timezone.utc)
+    by = generated_by or getpass.getuser()
+    r = s.reports
+    with store.begin() as conn:
+        ids = {}
+        for report in built:
+            key = (report["equipment"], report["source"])
+            if key not in ids:
+                ids[key] = catalog.seu_row(conn, *key)["id"]
+        current = {}
+        for seu_id in set(ids.values()):
+            for row in conn.execute(sa.select(r.c.id, r.c.period, r.c.baseline_version).where(
+                    r.c.seu_id == seu_id, r.c.status == "current")):
+                current[(seu_id, row.period)] = row
+        updates, inserts, superseded = [], [], []
+        for report in built:
+            seu_id = ids[(report["equipment"], report["source"])]
+            values = {"content": _json(report), "generated_at": now, "generated_by": by,
+                      "baseline_version": report["baseline_version"],
+                      "significant": report["significant"],
+                      "deviation_pct": report["deviation_pct"]}
+            old = current.get((seu_id, report["period"]))
+            if old is not None and old.baseline_version == report["baseline_version"]:
+                updates.append({"report_id": old.id, **values})
+                continue
+            if old is not None:  # what was reported under the old baseline stays
+                superseded.append(old.id)
+            inserts.append({"seu_id": seu_id, "period": report["period"],
+                            "first": report["first"], "last": report["last"],
+                            "status": "current", **values})
+        if superseded:
+            conn.execute(r.update().where(r.c.id.in_(superseded)).values(status="superseded"))
+        if updates:
+            # SET takes the parameters named like columns; report_id picks the row.
+            conn.execute(r.update().where(r.c.id == sa.bindparam("report_id")), updates)
+        if inserts:
+            conn.execute(r.insert(), inserts)
+
+
 def generate(store, equipment: str, source: str, first: date, last: date,
              generated_by: str | None = None) -> dict:
     """Build a report and store it as the current one for its SEU and period."""
     report = build(store, equipment, source, first, last)
-    period = label(first, last)
-    now = datetime.now(timezone.utc)
-    with store.begin() as conn:
-        seu_id = catalog.seu_row(conn, equipment, source)["id"]
-        current = conn.execute(sa.select(s.reports).where(
-            s.reports.c.seu_id == seu_id, s.reports.c.period == period,
-            s.reports.c.status == "current")).mappings().first()
-        values = {"content": _json(report), "generated_at": now,
-                  "generated_by": generated_by or getpass.getuser(),
-                  "baseline_version": report["baseline_version"],
-                  "significant": report["significant"], "deviation_pct": report["deviation_pct"]}
-        if current is not None and current["baseline_version"] == report["baseline_version"]:
-            conn.execute(s.reports.update().where(s.reports.c.id == current["id"]).values(**values))
-        else:
-            if current is not None:  # what was reported under the old baseline stays
-                conn.execute(s.reports.update().where(s.reports.c.id == current["id"])
-                             .values(status="superseded"))
-            conn.execute(s.reports.insert().values(seu_id=seu_id, period=period, first=first,
-                                                   last=last, status="current", **values))
+    _save(store, [report], generated_by)
     return report
-
-
-def generate_all(store, year: int, months: tuple[int, int] = (1, 12),
-                 generated_by: str | None = None) -> list[dict]:
-    """Every SEU with an active baseline x every month of the range."""
-    out = []
-    for seu in catalog.list_entries(store, "seu"):
-        try:
-            baselines.get(store, seu["equipment"], seu["source"])
-        except NotFound:
-            continue
-        for month in range(months[0], months[1] + 1):
-            first, last = parse_period(f"{year}-{month:02d}")
-            out.append(generate(store, seu["equipment"], seu["source"], first, last,
-                                generated_by))
-    return out
 
 
 def stored(store, equipment: str, source: str, period: str | None = None,

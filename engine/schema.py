@@ -222,3 +222,35 @@ reports = Table(
     Column("generated_at", DateTime(timezone=True), nullable=False),
     Index("ix_reports_seu_period", "seu_id", "period", "status"),
 )
+
+# Added by migration 0006: alerts raised from period reports and the
+# data-quality scan, and their acknowledgement (the deviation investigation
+# log, ISO 50001 6.6 and 10.1). One row per condition (kind, subject, key) for
+# good: re-evaluating updates its evidence, never adds a second row.
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(30), nullable=False),          # significant_deviation | cusum_alarm | ...
+    Column("subject_kind", String(6), nullable=False),   # seu | meter | driver
+    Column("subject_id", Integer, nullable=False, autoincrement=False),  # seus/meters/drivers.id
+    Column("subject", String(200), nullable=False),      # its name, for messages
+    Column("seu_id", Integer, ForeignKey("seus.id")),    # the SEU concerned, when there is one
+    Column("condition_key", String(40), nullable=False),  # the month, or a gap's start (UTC)
+    Column("period", String(30), nullable=False),
+    Column("first", Date, nullable=False),
+    Column("last", Date, nullable=False),
+    Column("severity", String(8), nullable=False),       # info | warning | critical
+    Column("status", String(12), nullable=False),        # open | acknowledged
+    Column("message", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),            # the numbers that raised it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),    # evidence last changed
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),  # last found by an evaluation
+    Column("acknowledged_by", String(200)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("comment", Text),
+    Column("notifications", JSON, nullable=False),       # per notifier: sent_at or error
+    UniqueConstraint("kind", "subject_kind", "subject_id", "condition_key",
+                     name="uq_alerts_condition"),
+    Index("ix_alerts_status", "status", "created_at"),
+)

@@ -8,6 +8,11 @@ unclear the skill asks (get_response); it never guesses.
 Intent lines never end in an ``{entity}`` (see docs/voice.md): where a period
 ends a sentence the line ends in ``:0`` words, and the period is read from the
 whole utterance (``skill_enms.periods``).
+
+This module holds the set-up, the shared helpers (names, periods, numbers and
+dates in words, roles) and the baseline intents; ``skill_enms.monitoring``
+the CUSUM trend, data quality and the briefing; ``skill_enms.accounts``
+savings and alerts (their engine modules imported only when asked for).
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import json
 import re
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from ovos_workshop.decorators import intent_handler
@@ -24,6 +29,11 @@ from ovos_workshop.skills import OVOSSkill
 
 from engine import names as nm
 from skill_enms import periods as sp
+from skill_enms import roles
+from skill_enms.accounts import AccountsMixin
+from skill_enms.common import pinned_core_lang, pinned_lang, pinned_language, \
+    sentence as _sentence
+from skill_enms.monitoring import MonitoringMixin
 
 SKILL_ID = "skill-enms.openvoiceos"
 CATALOG_TTL_S = 30.0
@@ -40,7 +50,7 @@ def resources_dir() -> str:
     return str(here.parent)
 
 
-class EnmsSkill(OVOSSkill):
+class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
     """Voice interface of the energy management system (ISO 50001)."""
 
     def __init__(self, *args, **kwargs):
@@ -50,14 +60,30 @@ class EnmsSkill(OVOSSkill):
         self._names_cache = (0.0, None)
         self._reference_cache = (0.0, None)
         self._detail: dict[str, str] = {}
+        self._value_cache: dict[tuple[str, str], dict] = {}
+        self._intent_word_cache: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
-        super().__init__(*args, **kwargs)
+        try:
+            from ovos_config import Configuration
+            from ovos_utils.lang import standardize_lang_tag
+            core = standardize_lang_tag(Configuration().get("lang", "en-US"))
+        except Exception:  # noqa: BLE001 - OVOS finds it itself then
+            core = None
+        with pinned_core_lang(core):
+            super().__init__(*args, **kwargs)
 
     # --- set-up ----------------------------------------------------------------------
 
+    def load_vocab_files(self, root_directory=None):
+        """No adapt keywords: this skill has no adapt intents, and its .voc files
+        are word lists read with voc_list / voc_match (registering each word as
+        a keyword cost about half a second at start-up)."""
+        return None
+
     def initialize(self):
         self.settings.merge({"database_url": "", "aliases": {}, "reference_date": "",
-                             "trained_by": "voice"}, new_only=True)
+                             "trained_by": "voice", "role": roles.DEFAULT_ROLE},
+                            new_only=True)
         self.settings_change_callback = self._settings_changed
         # ovos-core's converse service pings every active skill and waits up to
         # 0.5 s for an answer; a plain OVOSSkill never answers, which made every
@@ -97,14 +123,24 @@ class EnmsSkill(OVOSSkill):
     # --- locale helpers --------------------------------------------------------------------
 
     @property
+    def lang(self) -> str:
+        """The utterance's language: pinned while a handler runs (common.pinned_lang),
+        else OVOS's own lookup."""
+        return pinned_language() or super().lang
+
+    @property
     def _num_lang(self) -> str:
         return nm._num2words_lang(self.lang)
 
     def _values(self, name: str) -> dict:
-        try:
-            return dict(self.resources.load_named_value_file(name) or {})
-        except Exception:  # noqa: BLE001 - a missing file is an empty table
-            return {}
+        """A named-value file of the locale (read once per language)."""
+        key = (self.lang, name)
+        if key not in self._value_cache:
+            try:
+                self._value_cache[key] = dict(self.resources.load_named_value_file(name) or {})
+            except Exception:  # noqa: BLE001 - a missing file is an empty table
+                self._value_cache[key] = {}
+        return self._value_cache[key]
 
     def _words(self, name: str) -> list[str]:
         return [w.lower() for w in self.voc_list(name)]
@@ -176,7 +212,67 @@ class EnmsSkill(OVOSSkill):
             q = (first.month - 1) // 3 + 1
             return self._render("period.quarter", {
                 "ordinal": self._values("ordinals").get(str(q), q), "year": first.year})
-        return self._render("period.range", {"first": first.isoformat(), "last": last.isoformat()})
+        if first.weekday() == 0 and last == first + timedelta(days=6):
+            return self._render("period.week", {"date": self._say_date(first, year=True)})
+        return self._say_span(first, last)
+
+    def _say_month(self, day: date) -> str:
+        months = self._values("month_names")
+        return self._render("period.month", {"month": months.get(str(day.month), day.month),
+                                             "year": day.year})
+
+    def _say_date(self, day: date, year: bool = False) -> str:
+        """'July twenty-first' (with year: 'July twenty-first, 2025')."""
+        from num2words import num2words
+        months = self._values("month_names")
+        try:
+            ordinal = num2words(day.day, to="ordinal", lang=self._num_lang)
+        except NotImplementedError:
+            ordinal = str(day.day)
+        return self._render("date.year" if year else "date", {
+            "month": months.get(str(day.month), day.month), "day": ordinal, "year": day.year})
+
+    def _say_span(self, first: date, last: date) -> str:
+        """Whole months as months ('January to October 2025'), else days."""
+        month_end = last.day == calendar.monthrange(last.year, last.month)[1]
+        if first.day == 1 and month_end:
+            months = self._values("month_names")
+            if (first.year, first.month) == (last.year, last.month):
+                return self._say_month(first)
+            if first.year == last.year:
+                return self._render("span", {"first": months.get(str(first.month), first.month),
+                                             "last": self._say_month(last)})
+            return self._render("span", {"first": self._say_month(first),
+                                         "last": self._say_month(last)})
+        return self._render("span", {"first": self._say_date(first, year=first.year != last.year),
+                                     "last": self._say_date(last, year=True)})
+
+    def _say_when(self, period) -> str:
+        """The period with its preposition: 'in October 2025', 'from July first to
+        July fifth, 2025', 'in the seven days to October thirty-first, 2025'."""
+        if period.kind == "recent":
+            return self._render("when.recent", {
+                "count": self._number((period.last - period.first).days + 1),
+                "last": self._say_date(period.last, year=True)})
+        if period.first == period.last:
+            return self._render("when.day", {"day": self._say_date(period.first, year=True)})
+        if self._named_period(period.first, period.last):
+            return self._render("when.period", {"period": self._say_period(period.first,
+                                                                             period.last)})
+        return self._render("when.range", {
+            "first": self._say_date(period.first, year=period.first.year != period.last.year),
+            "last": self._say_date(period.last, year=True)})
+
+    @staticmethod
+    def _named_period(first: date, last: date) -> bool:
+        """A whole year, quarter, month or week (Monday to Sunday)."""
+        if first.weekday() == 0 and last == first + timedelta(days=6):
+            return True
+        month_end = last.day == calendar.monthrange(last.year, last.month)[1]
+        if first.day != 1 or not month_end or first.year != last.year:
+            return False
+        months = last.month - first.month + 1
+        return months == 1 or months == 12 or (months == 3 and first.month in (1, 4, 7, 10))
 
     # --- catalog and names -----------------------------------------------------------------
 
@@ -209,17 +305,21 @@ class EnmsSkill(OVOSSkill):
             from engine import queries
             today = date.today()
             try:
-                last = queries.summary(self.store)["readings"]["meter_daily"]["last_day"]
+                last = queries.last_day(self.store)
             except Exception:  # noqa: BLE001 - an empty or unreachable database
                 last = None
-            if isinstance(last, str):
-                last = date.fromisoformat(last[:10])
             cached = min(today, last) if last else today
             self._reference_cache = (time.monotonic(), cached)
         return cached
 
     def _intent_words(self, intent: str) -> set[str]:
         """The fixed words of an intent file (not slots), to tell them from names."""
+        key = (self.lang, intent)
+        if key not in self._intent_word_cache:
+            self._intent_word_cache[key] = self._read_intent_words(intent)
+        return self._intent_word_cache[key]
+
+    def _read_intent_words(self, intent: str) -> set[str]:
         path = self.find_resource(f"{intent}.intent", "intents")
         words: set[str] = set()
         if path:
@@ -260,8 +360,9 @@ class EnmsSkill(OVOSSkill):
              expect_response: bool = False, **meta):
         sid = self._session_id(message)
         if detail is not None:
-            self._detail[sid] = detail
-        self.speak(text, expect_response=expect_response, meta=self._meta(intent, **meta))
+            self._detail[sid] = _sentence(detail)
+        self.speak(_sentence(text), expect_response=expect_response,
+                   meta=self._meta(intent, **meta))
 
     @staticmethod
     def _session_id(message) -> str:
@@ -381,6 +482,28 @@ class EnmsSkill(OVOSSkill):
                 return None
         return list(dict.fromkeys(chosen))
 
+    # --- roles ---------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str:
+        """The device's role (skill setting ``role``; skill_enms.roles)."""
+        return roles.role_of(self.settings)
+
+    def _say_role(self, role: str) -> str:
+        return self._values("roles").get(role, role.replace("_", " "))
+
+    def _permitted(self, message, action: str, intent: str) -> bool:
+        """True if the device's role may do ``action``; else says who may, and False."""
+        role = self.role
+        if roles.allowed(role, action):
+            return True
+        self._say(message, self._render("refused", {
+            "action": self._render(f"action.{action}"),
+            "roles": self._join([self._say_role(r) for r in roles.who_may(action)], "or"),
+            "role": self._say_role(role)}), intent, error="forbidden", role=role,
+            allowed_roles=list(roles.who_may(action)))
+        return False
+
     # --- speaking results -----------------------------------------------------------------
 
     def _term_name(self, name: str, spec: dict) -> str:
@@ -422,9 +545,12 @@ class EnmsSkill(OVOSSkill):
     # --- intents ------------------------------------------------------------------------------
 
     @intent_handler("train_baseline.intent")
+    @pinned_lang
     def handle_train_baseline(self, message):
         intent = "train_baseline"
         try:
+            if not self._permitted(message, "train_baseline", intent):
+                return
             utterance = message.data.get("utterance", "")
             period, _ = self._split_period(utterance)
             seu_text = self._slot_text(message, "seu", intent, others=("drivers",))
@@ -484,6 +610,7 @@ class EnmsSkill(OVOSSkill):
                                                  "warnings")})
 
     @intent_handler("seu_report.intent")
+    @pinned_lang
     def handle_seu_report(self, message):
         intent = "seu_report"
         try:
@@ -531,6 +658,7 @@ class EnmsSkill(OVOSSkill):
             self._failed(message, intent, exc)
 
     @intent_handler("list_seus.intent")
+    @pinned_lang
     def handle_list_seus(self, message):
         intent = "list_seus"
         try:
@@ -546,6 +674,7 @@ class EnmsSkill(OVOSSkill):
             self._failed(message, intent, exc)
 
     @intent_handler("list_drivers.intent")
+    @pinned_lang
     def handle_list_drivers(self, message):
         intent = "list_drivers"
         try:
@@ -587,6 +716,7 @@ class EnmsSkill(OVOSSkill):
         return " ".join(words[i:])
 
     @intent_handler("explain_baseline.intent")
+    @pinned_lang
     def handle_explain_baseline(self, message):
         intent = "explain_baseline"
         try:
@@ -636,10 +766,12 @@ class EnmsSkill(OVOSSkill):
         return " ".join([text] + [w for w in warnings if w])
 
     @intent_handler("help.intent")
+    @pinned_lang
     def handle_help(self, message):
         self._say(message, self._render("help"), "help", detail=self._render("help.detail"))
 
     @intent_handler("tell_more.intent")
+    @pinned_lang
     def handle_tell_more(self, message):
         detail = self._detail.pop(self._session_id(message), None)
         self._say(message, detail or self._render("no.more"), "tell_more")

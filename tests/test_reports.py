@@ -80,3 +80,97 @@ def test_report_refuses_the_baseline_period(demo):
     store, _ = demo
     with pytest.raises(Exception, match="overlaps the baseline period"):
         reports.build(store, "Compressor-1", "electricity", date(2024, 6, 1), date(2024, 6, 30))
+
+
+# --- data quality, estimates, the many-months path ----------------------------------
+
+def _approx_equal(fast, slow, where=""):
+    """Same keys and values; floats to 1e-9 (sums taken in another order)."""
+    if isinstance(fast, dict):
+        assert set(fast) == set(slow), (where, set(fast) ^ set(slow))
+        for key in fast:
+            _approx_equal(fast[key], slow[key], f"{where}.{key}")
+    elif isinstance(fast, list):
+        assert len(fast) == len(slow), (where, len(fast), len(slow))
+        for i, (a, b) in enumerate(zip(fast, slow)):
+            _approx_equal(a, b, f"{where}[{i}]")
+    elif isinstance(fast, float):
+        assert fast == pytest.approx(slow, rel=1e-9, abs=1e-6), where
+    else:
+        assert fast == slow, where
+
+
+def test_report_scores_data_quality_and_shows_the_gap(demo):
+    store, truth = demo
+    gap = next(f for f in truth["data_faults"] if f["type"] == "gap"
+               and f["meter"] == "M-Autoclave-1-ST")
+    july = reports.build(store, "Autoclave-1", "steam", date(2025, 7, 1), date(2025, 7, 31))
+    q = july["data_quality"]
+    assert q["score"] < 0.9
+    meter = next(i for i in q["inputs"] if i["name"] == "M-Autoclave-1-ST")
+    assert meter["score"] == q["score"] and meter["completeness"] < 0.9
+    assert {i["name"] for i in q["inputs"]} == {"M-Autoclave-1-ST", "production_count"}
+    found = [f for f in q["findings"] if f["kind"] == "gap" and f["name"] == "M-Autoclave-1-ST"]
+    assert len(found) == 1
+    assert found[0]["from"].startswith("2025-07-21") and found[0]["to"].startswith("2025-07-26")
+    assert gap["start"].startswith("2025-07-20T22:00")  # the same local midnight, in UTC
+    # The missing days are left out, not estimated, and the report says so.
+    assert july["estimates"]["used"] is False and "No estimated values" in july["estimates"]["note"]
+    assert july["intervals_used"] <= 31 - 5
+    clean = reports.build(store, "Autoclave-1", "steam", date(2025, 3, 1), date(2025, 3, 31))
+    assert clean["data_quality"]["score"] > 0.9 and not clean["data_quality"]["findings"]
+
+
+def test_cusum_judges_weeks_once_they_have_ended(demo):
+    store, _ = demo
+    # 2025-03-31 is a Monday: its week belongs to the April report, never half to March.
+    march = reports.build(store, "Compressor-EU-1", "electricity", date(2025, 3, 1),
+                          date(2025, 3, 31))
+    april = reports.build(store, "Compressor-EU-1", "electricity", date(2025, 4, 1),
+                          date(2025, 4, 30))
+    assert march["cusum"]["judged_to"] == date(2025, 3, 30)
+    assert april["cusum"]["judged_to"] == date(2025, 4, 27)
+    assert april["cusum"]["groups_judged"] == march["cusum"]["groups_judged"] + 4
+    # The running sum takes every day to the period's end.
+    assert march["cusum"]["by_month"]["2025-03"] == pytest.approx(march["cusum"]["to_date"])
+
+
+def test_generate_all_equals_month_by_month_and_is_idempotent(demo):
+    store, _ = demo
+    done = reports.run(store, 2025, (1, 12))
+    built = done["reports"]
+    seus = {r["seu"] for r in built}
+    assert len(seus) == 9 and len(built) == 90  # 9 SEUs x Jan-Oct
+    # November and December have no data: listed, not silently dropped.
+    assert {(s["period"], s["reason"].split(" ")[0]) for s in done["skipped"]} == {
+        ("2025-11", "no"), ("2025-12", "no")}
+    assert len(done["skipped"]) == 18
+    for fast in built:
+        slow = reports.build(store, fast["equipment"], fast["source"], fast["first"], fast["last"])
+        _approx_equal(fast, slow, f"{fast['seu']} {fast['period']}")
+    # Stored once per SEU and month; a rerun replaces.
+    again = reports.generate_all(store, 2025, (1, 10))
+    assert len(again) == 90
+    for seu in ("Compressor-1", "Autoclave-1"):
+        source = "electricity" if seu == "Compressor-1" else "steam"
+        rows = reports.stored(store, seu, source)
+        assert len([r for r in rows if r["period"].startswith("2025-")]) == 10
+    # The baseline year is not a reporting period.
+    assert {s["reason"].split(" (")[0] for s in reports.run(store, 2024, (12, 12),
+                                                            save=False)["skipped"]} == {
+        "overlaps the baseline period"}
+
+
+def test_weekly_models_are_reported_month_by_month(demo):
+    """A month cuts weeks, so a weekly model's months are built one by one: same figures."""
+    store, _ = demo
+    baselines.adjust(store, "Conveyor-A", "electricity", reason="weekly model for the test",
+                     adjustment_type="other",
+                     retrain={"first": date(2024, 1, 1), "last": date(2024, 12, 31),
+                              "interval": "week", "drivers": ["production_count"]})
+    done = reports.run(store, 2025, (2, 3), seus=[("Conveyor-A", "electricity")], save=False)
+    assert [r["period"] for r in done["reports"]] == ["2025-02", "2025-03"]
+    for fast in done["reports"]:
+        slow = reports.build(store, "Conveyor-A", "electricity", fast["first"], fast["last"])
+        _approx_equal(fast, slow)
+        assert fast["excluded"]  # the weeks the month cuts are listed as left out

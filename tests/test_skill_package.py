@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 INTENTS = {"train_baseline", "seu_report", "list_seus", "list_drivers", "explain_baseline",
-           "help", "tell_more"}
+           "help", "tell_more", "cusum_status", "data_quality", "briefing", "savings", "alerts",
+           "acknowledge_alert"}
 
 PROBE = r"""
 import json, sys
@@ -65,3 +66,39 @@ def test_installed_skill_finds_its_locale(wheel, tmp_path):
     registered = {i["name"].split(":")[-1].removesuffix(".intent") for i in report["intents"]}
     assert INTENTS <= registered
     assert all(i["file"].startswith(str(site)) for i in report["intents"])
+
+
+WITHOUT = r"""
+import json, sys
+sys.modules["engine.savings"] = None      # as if these engine modules were not installed
+sys.modules["engine.alerts"] = None
+from skill_enms.skill import EnmsSkill
+from ovos_utils.fakebus import FakeBus
+from ovos_bus_client.message import Message
+bus, seen, said = FakeBus(), [], []
+bus.on("padatious:register_intent", lambda m: seen.append(m.data["name"]))
+bus.on("speak", lambda m: said.append(m.data["utterance"]))
+skill = EnmsSkill(bus=bus, skill_id="skill-enms.openvoiceos")
+for name, text in (("handle_savings", "how much did we save this year"),
+                   ("handle_alerts", "any alerts")):
+    getattr(skill, name)(Message("x", {"utterance": text, "lang": "en-US"}, {}))
+skill.default_shutdown()
+print("REPORT " + json.dumps({"intents": seen, "said": said}))
+"""
+
+
+def test_skill_loads_without_the_savings_and_alerts_modules(tmp_path):
+    """The skill must not need engine.savings or engine.alerts to load; their
+    intents then say that the feature is not installed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ENMS_DATABASE_URL": str(tmp_path / "x.sqlite"),
+           "OVOS_DEFAULT_LOG_LEVEL": "ERROR"}
+    done = subprocess.run([sys.executable, "-c", WITHOUT], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(l for l in done.stdout.splitlines() if l.startswith("REPORT "))
+    report = json.loads(line[len("REPORT "):])
+    registered = {i.split(":")[-1].removesuffix(".intent") for i in report["intents"]}
+    assert INTENTS <= registered
+    assert report["said"] == ["Sorry, savings are not installed in this energy management "
+                              "system yet.", "Sorry, alerts are not installed in this energy "
+                              "management system yet."]

@@ -108,6 +108,30 @@ def test_report_periods(assistant, utterance, period):
     assert "percent" in turn.text and "expected" in turn.text
 
 
+@pytest.mark.parametrize("utterance, seu, source, period, first, last", [
+    ("how much did the gas boiler use in october", "Boiler-1", "natural_gas", "October 2025",
+     *OCTOBER),
+    ("give me a report on compressor E U one for october", "Compressor-EU-1", "electricity",
+     "October 2025", *OCTOBER),
+    ("how was HVAC north doing in october", "HVAC-EU-North", "electricity", "October 2025",
+     *OCTOBER),
+    ("what did conveyor A consume last month", "Conveyor-A", "electricity", "September 2025",
+     date(2025, 9, 1), date(2025, 9, 30)),
+    ("how did boiler one do in the third quarter of twenty twenty five", "Boiler-1",
+     "natural_gas", "the third quarter of 2025", date(2025, 7, 1), date(2025, 9, 30)),
+])
+def test_report_held_out_paraphrases(assistant, demo, utterance, seu, source, period, first,
+                                     last):
+    """Wordings, word orders and number words the intent lines do not spell out."""
+    truth = baselines.expected(demo, seu, source, first, last)
+    turn = say(assistant, utterance)
+    assert turn.intent == "seu_report"
+    spoken_source = source.replace("_", " ")
+    assert turn.text.startswith(f"{seu} {spoken_source} in {period}: ")
+    side = "above" if truth["deviation_pct"] > 0 else "below"
+    assert f"{pct_words(truth['deviation_pct'])} percent {side} expected" in turn.text
+
+
 def test_tell_me_more_gives_the_detail(assistant):
     say(assistant, "how did the boiler do in October")
     turn = say(assistant, "tell me more")
@@ -186,6 +210,14 @@ def test_explain_baseline(assistant, utterance):
     assert "Energy in kilowatt hours per day equals" in turn.text
 
 
+@pytest.mark.parametrize("utterance, expected", [
+    ("which drivers are there", "The catalog has seven drivers"),
+    ("what is the boiler one baseline", "The Boiler-1 natural gas baseline is version one"),
+])
+def test_list_and_explain_paraphrases(assistant, utterance, expected):
+    assert expected in say(assistant, utterance).text
+
+
 @pytest.mark.parametrize("utterance", ["help", "what can you do"])
 def test_help(assistant, utterance):
     assert "train a baseline" in say(assistant, utterance).text
@@ -229,6 +261,16 @@ def test_train_other_phrasings(assistant, demo):
     assert "Compressor-EU-1 electricity baseline trained" in turn.text
     assert baselines.history(demo, "Compressor-EU-1", "electricity")[-1]["drivers"] == \
         ["production_count"]
+
+
+def test_train_with_an_alias_and_another_verb(assistant, demo):
+    turn = say(assistant, "make a model for the hydraulic pump with running hours for 2024")
+    assert turn.intent == "train_baseline"
+    stored = baselines.history(demo, "Hydraulic-Pump-1", "electricity")[-1]
+    assert stored["drivers"] == ["operating_hours"] and stored["period"] == "2024"
+    assert "Hydraulic-Pump-1 electricity baseline trained as candidate version " \
+           f"{num2words(stored['version'])}" in turn.text
+    assert "times operating hours" in turn.text
 
 
 def test_train_asks_which_driver_when_unclear(assistant, demo):
@@ -293,3 +335,10 @@ def test_cancelled_question_and_engine_errors_are_spoken(assistant):
     assert turn.text.startswith("That did not work: Boiler-1")
     assert "Missing" not in turn.text
     assert "Missing" in say(assistant, "tell me more").text
+
+
+def test_json_turn_has_the_raw_slots(assistant):
+    turn = say(assistant, "how did the boiler do in October")
+    answer = turn.as_dict()
+    assert answer["intent"] == "seu_report" and answer["slots"] == {"seu": "the boiler"}
+    assert answer["seu"] == "Boiler-1 natural_gas" and answer["period"]["start"] == "2025-10-01"

@@ -47,6 +47,7 @@ class Turn:
     question: bool = False          # the skill asked something and waits
     unmatched: bool = False
     meta: list[dict] = field(default_factory=list)
+    slots: dict = field(default_factory=dict)   # the intent's raw slot values
     seconds: float = 0.0
 
     @property
@@ -56,6 +57,7 @@ class Turn:
     def as_dict(self) -> dict:
         enms = next((m for m in reversed(self.meta) if m), {})
         return {"utterance": self.utterance, "intent": enms.get("intent", self.intent),
+                "slots": self.slots,
                 "question": self.text if self.question else None, "speech": self.text,
                 "seu": enms.get("seu"), "energy_source": enms.get("energy_source"),
                 "drivers": enms.get("drivers", []), "period": enms.get("period"),
@@ -79,6 +81,7 @@ class Assistant:
             self._Message = Message
             self.lang = lang
             self.timeout = timeout
+            _only_pipeline_plugins(PIPELINE)
             started = time.perf_counter()
             self.croft = get_minicroft([skill_id], default_pipeline=PIPELINE, lang=lang)
             self.boot_seconds = time.perf_counter() - started
@@ -115,6 +118,9 @@ class Assistant:
                     self._done.set()
             elif kind.endswith(".intent") and ":" in kind and turn.intent is None:
                 turn.intent = kind.split(":", 1)[1].rsplit(".", 1)[0]
+                turn.slots = {k: v for k, v in message.data.items()
+                              if k not in ("utterance", "lang", "intent_type")
+                              and isinstance(v, str)}
             elif kind in SPEAK:
                 turn.speech.append(message.data.get("utterance", ""))
                 turn.meta.append((message.data.get("meta") or {}).get("enms") or {})
@@ -166,6 +172,32 @@ class Assistant:
             pass
 
 
+def _only_pipeline_plugins(pipeline: list[str]) -> None:
+    """Load only the intent pipeline plugins the pipeline uses.
+
+    ovos-core loads every installed pipeline plugin, and each one takes every
+    intent registration: padacioso (installed with ovos-workshop, not in this
+    pipeline) compiled some eight thousand regular expressions from the
+    skill's intent lines, most of the start-up time.
+    """
+    from ovos_plugin_manager.pipeline import OVOSPipelineFactory
+    if getattr(OVOSPipelineFactory, "_enms_only", None) is not None:
+        return
+    wanted = set()
+    for stage in pipeline:
+        for suffix in ("-high", "-medium", "-low"):
+            if stage.endswith(suffix):
+                stage = stage[:-len(suffix)]
+                break
+        wanted.add(stage)
+    installed = OVOSPipelineFactory.get_installed_pipeline_ids
+
+    def only_wanted():
+        return [p for p in installed() if p in wanted]
+    OVOSPipelineFactory.get_installed_pipeline_ids = staticmethod(only_wanted)
+    OVOSPipelineFactory._enms_only = wanted
+
+
 def _quiet_logs():
     """OVOS logs at INFO to standard output; the commands show errors only,
     on standard error (ENMS_OVOS_LOG_LEVEL=INFO for more)."""
@@ -180,6 +212,9 @@ def _quiet_logs():
     # (and every one created later) to standard error.
     for logger in list(LOG._loggers.values()):
         _to_stderr(logger)
+    if not getattr(LOG, "_enms_quiet", False):
+        _skip_unlogged(LOG)
+        LOG._enms_quiet = True
     if not getattr(LOG, "_enms_stderr", False):
         create = LOG.create_logger.__func__
 
@@ -187,6 +222,28 @@ def _quiet_logs():
             return _to_stderr(create(cls, name, tostdout))
         LOG.create_logger = classmethod(create_logger)
         LOG._enms_stderr = True
+
+
+def _skip_unlogged(log) -> None:
+    """OVOS's LOG.debug / LOG.info find their caller by walking the call stack
+    (inspect.stack, 5-20 ms each) before the level is checked; below the
+    level set they return at once instead. Start-up logs some fifty lines and
+    every utterance a few."""
+    import logging
+
+    def level() -> int:
+        value = log.level
+        return value if isinstance(value, int) else logging.getLevelName(str(value).upper())
+
+    for name, threshold in (("debug", logging.DEBUG), ("info", logging.INFO)):
+        original = getattr(log, name).__func__
+
+        def method(cls, *args, _original=original, _threshold=threshold, **kwargs):
+            current = level()
+            if isinstance(current, int) and current > _threshold:
+                return None
+            return _original(cls, *args, **kwargs)
+        setattr(log, name, classmethod(method))
 
 
 def _to_stderr(logger):

@@ -272,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .quality import register as register_quality  # enms quality
     register_quality(sub, COMMON)
 
+    from .alerts import register as register_alerts  # enms alerts
+    register_alerts(sub, COMMON)
+    from .savings import register as register_savings  # enms savings
+    register_savings(sub, COMMON)
+
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))
     db.set_defaults(func=cmd_db)
@@ -420,14 +425,18 @@ def cmd_report(store, args):
             raise EnmsError(f"--months: expected a range like 1-10, got {args.months!r}") from None
         if not 1 <= months[0] <= months[1] <= 12:
             raise EnmsError(f"--months: months run from 1 to 12, got {args.months!r}")
-        done = reports.generate_all(store, args.year, months)
+        done = reports.run(store, args.year, months)
         rows = [{"SEU": r["seu"], "period": r["period"], "actual": round(r["actual"]),
                  "expected": round(r["expected"]), "unit": r["unit"],
                  "deviation %": round(r["deviation_pct"], 1), "significant": r["significant"],
-                 "CUSUM alarm": r["cusum"]["alarm_in_period"]} for r in done]
+                 "CUSUM alarm": r["cusum"]["alarm_in_period"],
+                 "data quality": None if r["data_quality"]["score"] is None
+                 else round(r["data_quality"]["score"], 3)} for r in done["reports"]]
         if args.json:
-            return rows
+            return {"reports": rows, "skipped": done["skipped"]}
         output.print_rows(rows, f"{len(rows)} reports stored")
+        if done["skipped"]:
+            output.print_rows(done["skipped"], "not reported")
         return None
     if not args.source:
         raise EnmsError("an SEU is equipment x energy source: add --source NAME")

@@ -180,8 +180,9 @@ def print_report(r: dict) -> None:
                   f"SEnPI {r['senpi']:.3f}")
     c = r["cusum"]
     alarms = ", ".join(f"{a['direction']} (week of {a['week_of']})" for a in c["alarms"][-3:])
+    judged = f", weeks judged to {c['judged_to']}" if c.get("judged_to") else ""
     console.print(f"  CUSUM since {c['since']}: {c['to_date']:+,.1f} {unit}"
-                  + (f"; alarms: {alarms}" if alarms else "; no alarm"))
+                  + (f"; alarms: {alarms}" if alarms else "; no alarm") + judged)
     for e in r["enpi"] + r["output_indicators"]:
         console.print(f"  EnPI {e['name']}: {e['value']:.4g}")
     values = ", ".join(f"{k} {_cell(v)}" for k, v in r["drivers"].items())
@@ -190,5 +191,17 @@ def print_report(r: dict) -> None:
         shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in r["product_mix"]["shares"].items())
         factor = r["product_mix"].get("factor")
         console.print(f"  product mix: {shares}" + (f"; mix factor {factor:.3f}" if factor else ""))
-    console.print(f"  data used: {r['intervals_used']} of {r['intervals_total']} days "
-                  f"({100 * r['completeness']:.0f} %)")
+    console.print(f"  data used: {r['intervals_used']} of {r['intervals_total']} "
+                  f"{r.get('interval', 'interval')}s ({100 * r['completeness']:.0f} %)")
+    q = r.get("data_quality")
+    if q:
+        inputs = ", ".join(f"{i['name']} {_cell(i['score'])}" for i in q["inputs"])
+        console.print(f"  data quality {_cell(q['score'])} (lowest of: {inputs})",
+                      markup=False, highlight=False)
+        for f in q["findings"][:8]:
+            console.print(f"    {f['severity']} {f['kind']} {f['name']} {f['from']} to {f['to']}: "
+                          f"{f['message']}", markup=False, highlight=False)
+        if len(q["findings"]) > 8:
+            console.print(f"    and {len(q['findings']) - 8} more findings (--json lists all)")
+    if r.get("estimates") is not None:
+        console.print(f"  estimates: {r['estimates']['note']}", markup=False, highlight=False)
