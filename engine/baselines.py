@@ -165,9 +165,12 @@ def _flagged_days(store, name: str, first: date, last: date) -> dict:
     """Days whose readings the data-quality scan flags as wrong (not merely missing:
     completeness is judged above). Such days would teach or test the model on
     values no meter measured, e.g. a stuck register repeating a night reading."""
-    quality.period_score(store, name, first, last)  # scans the days not logged yet
+    rows = quality.log_days(store, name, first, last)
+    if len(rows) < (last - first).days + 1:  # scan the days not logged yet, once
+        quality.period_score(store, name, first, last)
+        rows = quality.log_days(store, name, first, last)
     flagged = {}
-    for row in quality.log_days(store, name, first, last):
+    for row in rows:
         kinds = sorted({f["kind"] for f in row["findings"]} & DATA_QUALITY_EXCLUDES)
         if kinds:
             flagged[row["day"]] = kinds
