@@ -10,22 +10,14 @@
 ``evaluate`` exits 3 when the alerts were stored but a notification failed
 (one line per notifier on stderr); the alerts stay stored.
 """
-import argparse
 import getpass
 import json
 import sys
-from datetime import date
 
 from .. import alerts
 from ..periods import label, period_bounds
 from . import output
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+from .args import add_period
 
 
 def register(sub, common) -> None:
@@ -42,10 +34,7 @@ def register(sub, common) -> None:
 
     ev = actions.add_parser("evaluate", parents=[common],
                             help="raise or update the alerts of the months of a period")
-    when = ev.add_mutually_exclusive_group(required=True)
-    when.add_argument("--period", help="2025, 2025-Q2 or 2025-05")
-    when.add_argument("--from", dest="first", type=_date, help="first day (with --to)")
-    ev.add_argument("--to", dest="last", type=_date, help="last day, with --from")
+    add_period(ev)
     ev.add_argument("--no-notify", action="store_true", help="store the alerts, send nothing")
     ev.set_defaults(func=cmd_evaluate)
 

@@ -8,11 +8,11 @@ import that loaded its good rows but rejected some, 1 for an internal error
 import argparse
 import json
 import sys
-from datetime import date
 
 from .. import EnmsError, Store, baselines, catalog, ingest, queries, reports
 from ..periods import period_bounds
 from . import output
+from .args import add_period, parse_date
 
 KIND_ALIASES = {
     "site": "site", "sites": "site", "source": "energy source", "sources": "energy source",
@@ -20,13 +20,6 @@ KIND_ALIASES = {
     "meters": "meter", "seu": "seu", "seus": "seu", "driver": "driver", "drivers": "driver",
     "product": "product", "products": "product",
 }
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _column_spec(text: str) -> dict:
@@ -186,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--seu", metavar="EQUIPMENT", help="an SEU's equipment (with --source)")
     target.add_argument("--driver")
     roll.add_argument("--source", help="energy source, with --seu")
-    roll.add_argument("--from", dest="first", type=_parse_date, required=True)
-    roll.add_argument("--to", dest="last", type=_parse_date, required=True)
+    roll.add_argument("--from", dest="first", type=parse_date, required=True)
+    roll.add_argument("--to", dest="last", type=parse_date, required=True)
     roll.add_argument("--interval", choices=("hour", "day", "month"), default="day")
     roll.set_defaults(func=cmd_rollup)
 
@@ -199,12 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("equipment", help="the SEU's equipment, e.g. Boiler-1")
         p.add_argument("--source", required=True, help="the SEU's energy source")
 
-    def period_args(p, required=True):
-        group = p.add_mutually_exclusive_group(required=required)
-        group.add_argument("--period", help="2024, 2025-Q1 or 2025-03")
-        group.add_argument("--from", dest="first", type=_parse_date, help="first day")
-        p.add_argument("--to", dest="last", type=_parse_date, help="last day, with --from")
-
     def model_args(p):
         choice = p.add_mutually_exclusive_group()
         choice.add_argument("--drivers", type=_names, help="comma-separated driver names")
@@ -214,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = base_sub.add_parser("train", parents=[COMMON], help="train a baseline on a period")
     seu_args(p)
-    period_args(p)
+    add_period(p)
     model_args(p)
     p.add_argument("--by", help="who trains it (default: the login name)")
     p.add_argument("--reason", default="initial baseline")
@@ -238,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="who adjusts it (default: the login name)")
     p.add_argument("--approved-by", help="who approved the adjustment")
     p.add_argument("--version", type=int, help="adopt this stored candidate version")
-    period_args(p, required=False)
+    add_period(p, required=False)
     model_args(p)
     p.add_argument("--static-add", type=float,
                    help="add this much energy per interval to the expectation")
@@ -248,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = base_sub.add_parser("expected", parents=[COMMON],
                             help="expected vs actual energy over a period")
     seu_args(p)
-    period_args(p)
+    add_period(p)
     p.add_argument("--version", type=int, help="default: the active baseline")
     p.set_defaults(func=cmd_baseline_expected)
 
@@ -256,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="period report of an SEU, or of every SEU x month")
     rep.add_argument("equipment", help="the SEU's equipment, or 'all' for every SEU x month")
     rep.add_argument("--source", help="the SEU's energy source")
-    period_args(rep, required=False)
+    add_period(rep, required=False)
     rep.add_argument("--year", type=int, help="with 'all': the year")
     rep.add_argument("--months", default="1-12", help="with 'all': a month range, e.g. 1-10")
     rep.set_defaults(func=cmd_report)

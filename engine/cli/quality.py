@@ -8,22 +8,14 @@
 The scan writes its scores and findings to the data-quality log (a rerun
 replaces the days it covers) unless ``--no-save``.
 """
-import argparse
-from datetime import date
 
 from .. import quality
 from ..errors import EnmsError
 from ..periods import label, period_bounds
 from . import output
+from .args import add_period
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def register(sub, common) -> None:
@@ -34,10 +26,7 @@ def register(sub, common) -> None:
     who.add_argument("--meter", action="append", help="a meter (repeat for more)")
     who.add_argument("--driver", action="append", help="a driver (repeat for more)")
     who.add_argument("--all", action="store_true", help="every meter and driver (the default)")
-    when = p.add_mutually_exclusive_group(required=True)
-    when.add_argument("--period", help="2025-05, 2025-Q2 or 2025")
-    when.add_argument("--from", dest="first", type=_date, help="first day (with --to)")
-    p.add_argument("--to", dest="last", type=_date, help="last day, with --from")
+    add_period(p)
     p.add_argument("--no-save", action="store_true",
                    help="do not write the result to the data-quality log")
     p.add_argument("--estimate-gaps", action="store_true",

@@ -11,31 +11,20 @@ lost. In native units, MWh, money and t CO2 from the catalog's factors, with
 the ASHRAE Guideline 14 fractional savings uncertainty, and cumulative since
 each SEU's baseline period.
 """
-import argparse
-from datetime import date
 
 from .. import savings
 from ..errors import EnmsError
 from ..periods import parse_period, period_bounds
 from . import output
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+from .args import add_period
 
 
 def register(sub, common) -> None:
     """Add ``savings`` to the ``enms`` subcommands."""
     p = sub.add_parser("savings", parents=[common],
                        help="avoided energy, money and CO2 per SEU, source and plant")
-    when = p.add_mutually_exclusive_group()
-    when.add_argument("--year", type=int, help="a calendar year, e.g. 2025")
-    when.add_argument("--period", help="2025, 2025-Q2 or 2025-03")
-    when.add_argument("--from", dest="first", type=_date, help="first day (with --to)")
-    p.add_argument("--to", dest="last", type=_date, help="last day, with --from")
+    add_period(p, required=False).add_argument("--year", type=int,
+                                               help="a calendar year, e.g. 2025")
     p.add_argument("--seu", metavar="EQUIPMENT", help="only the SEUs of this equipment")
     p.add_argument("--source", help="only the SEUs on this energy source")
     p.set_defaults(func=cmd_savings)
