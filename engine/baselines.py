@@ -233,7 +233,9 @@ def _fit_candidates(frame: Frame, specs: list[dict], interval: str, auto: bool) 
 def _changepoint_fits(frame: Frame, specs, linear_fits) -> list:
     """Change-point models on the weather temperature, with the non-weather drivers
     of the best valid linear model as extra terms."""
-    weather_terms = {sp["name"] for sp in specs if sp["kind"] == "derived"}
+    # The temperature and every degree-day term of it are the hinge's job, not extras.
+    weather_terms = {name for sp in specs if sp["kind"] == "derived"
+                     for name in (sp["name"], sp["derived_from"])}
     best = next((ols for _, ols, _ in sorted(linear_fits, key=lambda f: -f[1].adj_r2)
                  if not regression.validity(ols).reasons), None)
     extras = [n for n in (best.names if best else []) if n not in weather_terms]
