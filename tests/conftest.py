@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import catalog
+from engine.demo import build_demo
 from engine.store import Store
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -92,6 +93,17 @@ def open_store(url: str):
         yield store
     finally:
         store.dispose()
+
+
+@contextmanager
+def demo_database(request, tmp_path_factory, seed: int = 42):
+    """The demo factory in a fresh database of a backend-parametrized fixture:
+    yields (store, ground truth, url), with ENMS_DATA_DIR beside the database."""
+    directory = tmp_path_factory.mktemp(f"demo-{request.param}")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENMS_DATA_DIR", str(directory))
+        with fresh_database(request.param, directory) as url, open_store(url) as store:
+            yield store, build_demo(store, seed=seed), url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from conftest import BACKENDS, fresh_database, open_store
+from conftest import BACKENDS, demo_database
 from engine import alerts, catalog, ingest, notify, readings, schema
 from engine.cli.main import main
-from engine.demo import build_demo, train_demo_baselines
+from engine.demo import train_demo_baselines
 from engine.errors import EnmsError, NotFound
 from test_notify import free_port, http_sink, smtp_sink
 
@@ -196,13 +196,9 @@ PERIOD = (date(2025, 2, 1), date(2025, 7, 31))
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp(f"alerts-{request.param}")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ENMS_DATA_DIR", str(directory))
-        with fresh_database(request.param, directory) as url, open_store(url) as store:
-            truth = build_demo(store, seed=42)
-            train_demo_baselines(store)
-            yield store, truth
+    with demo_database(request, tmp_path_factory) as (store, truth, _):
+        train_demo_baselines(store)
+        yield store, truth
 
 
 def _month(text: str) -> date:

@@ -19,9 +19,8 @@ import sqlalchemy as sa
 import statsmodels.api as sm
 from scipy import stats
 
-from conftest import BACKENDS, fresh_database, open_store
+from conftest import BACKENDS, demo_database
 from engine import baselines, catalog, ingest, quality, queries, readings, schema as s
-from engine.demo import build_demo
 from engine.errors import EnmsError, NotFound
 
 SEED = 42  # the seed `enms demo` uses
@@ -32,19 +31,10 @@ TOLERANCE_PP = 1.0  # issue 3: recovered savings within 1 percentage point
 
 # --- the demo, built and trained once per backend -----------------------------------
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
-def demo(request, tmp_path_factory, monkeypatch_module):
+def demo(request, tmp_path_factory):
     """The demo plant with every SEU trained on 2024 (automatic selection)."""
-    directory = tmp_path_factory.mktemp(f"baselines-{request.param}")
-    monkeypatch_module.setenv("ENMS_DATA_DIR", str(directory))
-    with fresh_database(request.param, directory) as url, open_store(url) as store:
-        truth = build_demo(store, seed=SEED)
+    with demo_database(request, tmp_path_factory, SEED) as (store, truth, _):
         trained = {key: baselines.train(store, *key.split("/"), *BASELINE, trained_by="test")
                    for key in truth["models"]}
         yield SimpleNamespace(store=store, truth=truth, trained=trained)

@@ -8,26 +8,17 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from conftest import BACKENDS, fresh_database, open_store
+from conftest import BACKENDS, demo_database
 from engine import catalog, queries
-from engine.demo import build_demo, existing_demo_seed, ground_truth_path
+from engine.demo import existing_demo_seed, ground_truth_path
 
 SEED = 7
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def demo(request, tmp_path_factory, monkeypatch_module):
-    directory = tmp_path_factory.mktemp(f"demo-{request.param}")
-    monkeypatch_module.setenv("ENMS_DATA_DIR", str(directory))
-    with fresh_database(request.param, directory) as url, open_store(url) as store:
-        truth = build_demo(store, seed=SEED)
+def demo(request, tmp_path_factory):
+    with demo_database(request, tmp_path_factory, SEED) as (store, truth, _):
         yield store, truth
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
 
 
 def test_catalog_is_the_seed_plant(demo):

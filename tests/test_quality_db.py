@@ -13,30 +13,19 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from conftest import BACKENDS, fresh_database, open_store
+from conftest import BACKENDS, demo_database
 from engine import catalog, ingest, quality, readings, schema
-from engine.demo import build_demo
 from engine.errors import NotFound
 
 SEED = 7
 FIRST, LAST = date(2024, 1, 1), date(2025, 10, 31)
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
-def demo(request, tmp_path_factory, monkeypatch_module):
+def demo(request, tmp_path_factory):
     """The demo factory, scanned once over its whole span: (store, truth, scan, url)."""
-    directory = tmp_path_factory.mktemp(f"quality-{request.param}")
-    monkeypatch_module.setenv("ENMS_DATA_DIR", str(directory))
-    with fresh_database(request.param, directory) as url, open_store(url) as store:
-        truth = build_demo(store, seed=SEED)
-        result = quality.scan(store, FIRST, LAST)
-        yield store, truth, result, url
+    with demo_database(request, tmp_path_factory, SEED) as (store, truth, url):
+        yield store, truth, quality.scan(store, FIRST, LAST), url
 
 
 def entity(result, name):

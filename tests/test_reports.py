@@ -3,20 +3,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import BACKENDS, fresh_database, open_store
+from conftest import BACKENDS, demo_database
 from engine import baselines, reports
-from engine.demo import build_demo, train_demo_baselines
+from engine.demo import train_demo_baselines
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp(f"reports-{request.param}")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ENMS_DATA_DIR", str(directory))
-        with fresh_database(request.param, directory) as url, open_store(url) as store:
-            truth = build_demo(store, seed=42)
-            train_demo_baselines(store)
-            yield store, truth
+    with demo_database(request, tmp_path_factory) as (store, truth, _):
+        train_demo_baselines(store)
+        yield store, truth
 
 
 def _effect(truth, kind):

@@ -6,23 +6,19 @@ from datetime import date
 
 import pytest
 
-from conftest import BACKENDS, fresh_database, open_store
+from conftest import BACKENDS, demo_database
 from engine import catalog, savings
 from engine.cli.main import main
-from engine.demo import build_demo, train_demo_baselines
+from engine.demo import train_demo_baselines
 
 JAN, OCT = date(2025, 1, 1), date(2025, 10, 31)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp(f"savings-{request.param}")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ENMS_DATA_DIR", str(directory))
-        with fresh_database(request.param, directory) as url, open_store(url) as store:
-            truth = build_demo(store, seed=42)
-            train_demo_baselines(store)
-            yield store, truth, url
+    with demo_database(request, tmp_path_factory) as (store, truth, url):
+        train_demo_baselines(store)
+        yield store, truth, url
 
 
 @pytest.fixture(scope="module")
