@@ -302,20 +302,10 @@ class AccountsMixin:
             wide = nm.resolve(rest, everything, **self._kw())
             if result is None or isinstance(wide, nm.Match) or isinstance(result, nm.NoMatch):
                 result = wide
-        if isinstance(result, nm.Ambiguous):
-            options = list(result.candidates)
-            name = self._ask_choice(message, options, {o: everything[o] for o in options},
-                                    [self._say_name(o) for o in options])
-            if name is None:
-                return None
-        elif isinstance(result, nm.NoMatch):
-            known = [self._say_name(n) for n in result.suggestions] or sorted(cat.equipment)[:3]
-            self._say(message, self._render("unknown.name", {
-                "spoken": " ".join(text.split()), "known": self._known_list(known)}), intent,
-                error="unknown_name", spoken=text)
+        name = self._settle_name(message, result, everything, intent, text,
+                                 sorted(cat.equipment)[:3])
+        if name is None:
             return None
-        else:
-            name = result.name
         chosen = [a for a in found if self._alert_equipment(a) == name]
         if said:
             chosen = [a for a in chosen if (a.get("seu") or " ").split(" ", 1)[-1] in said or

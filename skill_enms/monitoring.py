@@ -210,20 +210,10 @@ class MonitoringMixin:
         candidates = {e: aliases.get(e, []) for e in cat.equipment}
         candidates.update(cat.driver_candidates(aliases, self._num_lang))
         result = nm.resolve(rest, candidates, **self._kw())
-        if isinstance(result, nm.Ambiguous):
-            options = list(result.candidates)
-            name = self._ask_choice(message, options, {o: candidates[o] for o in options},
-                                    [self._say_name(o) for o in options])
-            if name is None:
-                return None
-        elif isinstance(result, nm.NoMatch):
-            known = [self._say_name(n) for n in result.suggestions] or sorted(cat.equipment)[:3]
-            self._say(message, self._render("unknown.name", {
-                "spoken": " ".join(text.split()), "known": self._known_list(known)}), intent,
-                error="unknown_name", spoken=text)
+        name = self._settle_name(message, result, candidates, intent, text,
+                                 sorted(cat.equipment)[:3])
+        if name is None:
             return None
-        else:
-            name = result.name
         if name in cat.drivers:
             return self._say_name(name), [("driver", name)]
         meters = sorted(m for m, (e, s) in cat.meters.items()

@@ -377,6 +377,22 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
             return self._join(items)
         return self._render("others", {"names": ", ".join(items[:limit])})
 
+    def _settle_name(self, message, result, candidates: dict, intent: str, text: str,
+                     known_default: list[str]) -> str | None:
+        """The catalog name a resolution settled on: asks when two are close,
+        says so and returns None when nothing matches (never guesses)."""
+        if isinstance(result, nm.Ambiguous):
+            options = list(result.candidates)
+            return self._ask_choice(message, options, {o: candidates[o] for o in options},
+                                    [self._say_name(o) for o in options])
+        if isinstance(result, nm.NoMatch):
+            known = [self._say_name(n) for n in result.suggestions] or known_default
+            self._say(message, self._render("unknown.name", {
+                "spoken": " ".join(text.split()), "known": self._known_list(known)}), intent,
+                error="unknown_name", spoken=text)
+            return None
+        return result.name
+
     def _ask_choice(self, message, options: list[str], aliases: dict[str, list[str]],
                     spoken: list[str]) -> str | None:
         """Ask which of ``options`` was meant; the answer is matched to them."""
