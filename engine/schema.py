@@ -254,3 +254,56 @@ alerts = Table(
                      name="uq_alerts_condition"),
     Index("ix_alerts_status", "status", "created_at"),
 )
+
+# Added by migration 0007: other names of catalog entries, per language
+# (kind: equipment | source | driver | product | site; entity_id: that table's id).
+aliases = Table(
+    "aliases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(12), nullable=False),
+    Column("entity_id", Integer, nullable=False, autoincrement=False),
+    Column("alias", String(200), nullable=False),
+    Column("lang", String(10), nullable=False),            # e.g. en-us, de-de
+    UniqueConstraint("kind", "alias", "lang", name="uq_aliases_kind_alias_lang"),
+    Index("ix_aliases_entity", "kind", "entity_id"),
+)
+
+# Added by migration 0008: users of the HTTP API (people and devices) and
+# their API keys. Passwords and keys are stored only as hashes.
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),     # admin | energy_engineer | plant_manager | auditor | executive
+    Column("password_hash", String(255)),           # NULL: a device that signs in by API key only
+    Column("site_id", Integer, ForeignKey("sites.id")),  # NULL: every site
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),   # shown, to find the key
+    Column("key_hash", String(255), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Added by migration 0009: the append-only audit trail (DESIGN.md rule 9).
+# Triggers refuse UPDATE and DELETE on it.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),          # user name, or cli:<os user>, voice:<device>
+    Column("action", String(60), nullable=False),          # e.g. baseline.adjust, catalog.add
+    Column("entity_kind", String(30), nullable=False),
+    Column("entity", String(300), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("reason", Text),
+)
