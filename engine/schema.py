@@ -307,3 +307,16 @@ audit_log = Table(
     Column("after", JSON),
     Column("reason", Text),
 )
+
+# Added by migration 0010: the energy policy (ISO 50001 5.2), one row per
+# version; a change adds a version, none is updated.
+energy_policy = Table(
+    "energy_policy", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("approved_by", String(200)),
+    Column("approved_on", Date),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+)
