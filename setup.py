@@ -13,6 +13,10 @@ VOICE = [
     "num2words>=0.5.13",
 ]
 
+# Charts, the PDF reports and the audit package (`enms report --pdf`,
+# `enms audit-pack`); imported only by those, so a voice device runs without.
+REPORTS = ["matplotlib>=3.8", "reportlab>=4.0"]
+
 setup(
     name="enms",
     version="0.1.0",
@@ -42,7 +46,9 @@ setup(
     ],
     extras_require={
         "voice": VOICE,
-        "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4"] + VOICE,
+        "reports": REPORTS,
+        "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4"]
+        + VOICE + REPORTS,
     },
     entry_points={"console_scripts": ["enms=engine.cli.main:main"],
                   "opm.skill": ["skill-enms.openvoiceos=skill_enms:EnmsSkill"]},
