@@ -32,7 +32,9 @@ def entry_row(conn, kind: str, name: str) -> dict:
     if row is None:
         known = conn.execute(sa.select(table.c.name).order_by(table.c.name)).scalars().all()
         listing = ", ".join(known) if known else "none yet"
-        raise NotFound(f"unknown {kind} {name!r} (known: {listing})")
+        raise NotFound(f"unknown {kind} {name!r} (known: {listing})",
+                       code="unknown_" + kind.replace(" ", "_"),
+                       params={"name": name, "known": list(known)})
     return dict(row)
 
 
@@ -73,8 +75,10 @@ def _site_for(conn, name: str | None) -> dict:
     if len(rows) == 1:
         return dict(rows[0])
     if not rows:
-        raise EnmsError("no site yet: add one first (enms catalog add site NAME --timezone ZONE)")
-    raise EnmsError("several sites exist: say which one (--site NAME)")
+        raise EnmsError("no site yet: add one first (enms catalog add site NAME --timezone ZONE)",
+                        code="no_site")
+    raise EnmsError("several sites exist: say which one (--site NAME)", code="several_sites",
+                    params={"known": [r["name"] for r in rows]})
 
 
 # --- energy sources --------------------------------------------------------
@@ -288,7 +292,8 @@ def seu_row(conn, equipment: str, source: str) -> dict:
     if row is None:
         known = [seu_name(r.equipment, r.source) for r in conn.execute(_seu_query())]
         raise NotFound(f"unknown SEU {seu_name(equipment, source)!r} "
-                       f"(known: {', '.join(sorted(known)) or 'none yet'})")
+                       f"(known: {', '.join(sorted(known)) or 'none yet'})", code="unknown_seu",
+                       params={"equipment": equipment, "source": source})
     return dict(row)
 
 
@@ -417,3 +422,125 @@ def counts(store) -> dict:
                   for kind, t in _TABLES.items()}
         result["seu"] = conn.execute(sa.select(sa.func.count()).select_from(s.seus)).scalar()
     return result
+
+
+# --- aliases ---------------------------------------------------------------------
+
+# Kinds of entries that may have aliases (the aliases table's ``kind``) and
+# the catalog kind each names.
+ALIAS_KINDS = {"equipment": "equipment", "source": "energy source", "driver": "driver",
+               "product": "product", "site": "site"}
+
+
+def language_tag(lang: str) -> str:
+    """A language tag as aliases are stored: 'de_DE' -> 'de-de'."""
+    tag = str(lang or "").strip().replace("_", "-").lower()
+    if not tag or not all(part.isalnum() for part in tag.split("-")):
+        raise EnmsError(f"not a language tag: {lang!r} (use e.g. en-us or de-de)",
+                        code="bad_language", params={"lang": str(lang)})
+    return tag
+
+
+def _alias_kind(kind: str) -> str:
+    if kind not in ALIAS_KINDS:
+        raise EnmsError(f"aliases are for {', '.join(ALIAS_KINDS)}, not {kind!r}",
+                        code="unknown_alias_kind", params={"kind": kind})
+    return ALIAS_KINDS[kind]
+
+
+def _alias_rows(conn, lang: str | None = None) -> list[dict]:
+    """Every alias (of one language) with the name of the entry it stands for."""
+    rows = []
+    for kind, catalog_kind in ALIAS_KINDS.items():
+        table = _TABLES[catalog_kind]
+        query = (sa.select(s.aliases.c.alias, s.aliases.c.lang, table.c.name)
+                 .join(table, table.c.id == s.aliases.c.entity_id)
+                 .where(s.aliases.c.kind == kind))
+        if lang is not None:
+            query = query.where(s.aliases.c.lang == lang)
+        rows += [{"kind": kind, "name": r.name, "alias": r.alias, "lang": r.lang}
+                 for r in conn.execute(query)]
+    return sorted(rows, key=lambda r: (r["lang"], r["kind"], r["name"], r["alias"].lower()))
+
+
+def add_alias(store, kind: str, name: str, alias: str, lang: str = "en-us") -> dict:
+    """Another name of a catalog entry, in one language ('Kessel eins' for
+    Boiler-1 in de-de), for spoken and typed names (``engine.names``).
+
+    Refused when the entry does not exist, and when the alias says the same as
+    another entry's name or alias in that language: compared as spoken
+    (``names.normalise``: case, punctuation, number words and digits alike),
+    so 'Kessel 1' for one entry and 'kessel eins' for another cannot both be.
+    """
+    from .names import normalise
+    catalog_kind = _alias_kind(kind)
+    lang = language_tag(lang)
+    alias = " ".join(str(alias or "").split())
+    spoken = normalise(alias, lang, ())
+    if not spoken:
+        raise EnmsError(f"an alias of {name!r} needs a word or number, got {alias!r}",
+                        code="empty_alias", params={"name": name})
+    with store.begin() as conn:
+        entity_id = entry_row(conn, catalog_kind, name)["id"]
+        for other_kind, other_catalog_kind in ALIAS_KINDS.items():
+            table = _TABLES[other_catalog_kind]
+            for other in conn.execute(sa.select(table.c.name)).scalars():
+                if normalise(other, lang, ()) == spoken and \
+                        (other_kind, other) != (kind, name):
+                    raise EnmsError(f"alias {alias!r} ({lang}) sounds like the "
+                                    f"{other_catalog_kind} {other!r}",
+                                    code="alias_taken", params={"alias": alias, "other": other})
+        for row in _alias_rows(conn, lang):
+            if normalise(row["alias"], lang, ()) == spoken:
+                if (row["kind"], row["name"]) == (kind, name):
+                    raise EnmsError(f"{name!r} already has the alias {row['alias']!r} ({lang})",
+                                    code="alias_exists", params={"alias": alias, "name": name})
+                raise EnmsError(f"alias {alias!r} ({lang}) is already an alias of "
+                                f"{ALIAS_KINDS[row['kind']]} {row['name']!r}",
+                                code="alias_taken", params={"alias": alias,
+                                                            "other": row["name"]})
+        conn.execute(s.aliases.insert().values(kind=kind, entity_id=entity_id, alias=alias,
+                                               lang=lang))
+    return {"kind": kind, "name": name, "alias": alias, "lang": lang}
+
+
+def list_aliases(store, kind: str | None = None, name: str | None = None,
+                 lang: str | None = None) -> list[dict]:
+    """Aliases ({kind, name, alias, lang}), optionally of one kind, entry or language."""
+    if kind is not None:
+        _alias_kind(kind)
+    with store.read() as conn:
+        if kind is not None and name is not None:
+            entry_row(conn, ALIAS_KINDS[kind], name)
+        rows = _alias_rows(conn, language_tag(lang) if lang else None)
+    return [r for r in rows if (kind is None or r["kind"] == kind)
+            and (name is None or r["name"] == name)]
+
+
+def remove_alias(store, kind: str, name: str, alias: str, lang: str = "en-us") -> dict:
+    """Remove one alias of an entry; NotFound lists the entry's aliases."""
+    catalog_kind = _alias_kind(kind)
+    lang = language_tag(lang)
+    alias = " ".join(str(alias or "").split())
+    with store.begin() as conn:
+        entity_id = entry_row(conn, catalog_kind, name)["id"]
+        where = (s.aliases.c.kind == kind, s.aliases.c.entity_id == entity_id,
+                 s.aliases.c.lang == lang)
+        gone = conn.execute(s.aliases.delete().where(*where, s.aliases.c.alias == alias)).rowcount
+        if not gone:
+            own = conn.execute(sa.select(s.aliases.c.alias).where(*where)
+                               .order_by(s.aliases.c.alias)).scalars().all()
+            raise NotFound(f"{name!r} has no alias {alias!r} in {lang} "
+                           f"(its aliases: {', '.join(own) or 'none'})",
+                           code="unknown_alias", params={"alias": alias, "name": name})
+    return {"kind": kind, "name": name, "alias": alias, "lang": lang}
+
+
+def alias_table(store) -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Every alias in one read: {lang: {kind: {name: [aliases]}}}."""
+    out: dict = {}
+    with store.read() as conn:
+        for row in _alias_rows(conn):
+            out.setdefault(row["lang"], {}).setdefault(row["kind"], {}) \
+                .setdefault(row["name"], []).append(row["alias"])
+    return out

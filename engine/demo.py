@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from datetime import date
 
 from . import baselines, catalog, ingest, readings, schema as s
-from .demo_plant import build_demo_plant
+from .demo_plant import ALIASES, build_demo_plant
 from .errors import EnmsError, NotFound
 from .store import default_data_dir
 
@@ -104,6 +104,11 @@ def _build_catalog(store, plant) -> None:
     for seu in plant.seus:
         catalog.add_seu(store, seu["equipment"], seu["source"], seu["drivers"],
                         seu["description"])
+    for lang, kinds in ALIASES.items():
+        for kind, entries in kinds.items():
+            for name, aliases in entries.items():
+                for alias in aliases:
+                    catalog.add_alias(store, kind, name, alias, lang)
 
 
 def train_demo_baselines(store) -> list[dict]:

@@ -193,6 +193,43 @@ DRIVERS = [
     _driver("parts_product_b", "units", "sum", product="Product-B"),
 ]
 
+# Other names of catalog entries, per language (catalog.add_alias): what
+# people on the shop floor call them. Catalog names said with number words
+# ("boiler one") need no alias; names in another language and nicknames do.
+ALIASES = {
+    "en-us": {
+        "equipment": {"Compressor-EU-1": ["extension compressor"],
+                      "HVAC-EU-North": ["north heat pump"],
+                      "Injection-Molding-1": ["moulding machine"],
+                      "Autoclave-1": ["curing autoclave"]},
+        "source": {"natural_gas": ["gas"], "electricity": ["power", "electric"]},
+        "driver": {"outdoor_temp_c": ["outside temperature"],
+                   "operating_hours": ["running hours"]},
+    },
+    "de-de": {
+        "equipment": {"Boiler-1": ["Kessel eins", "Heizkessel"],
+                      "Compressor-1": ["Kompressor eins"],
+                      "Compressor-EU-1": ["Kompressor E U eins", "Erweiterungskompressor"],
+                      "HVAC-Main": ["Lüftung Haupthalle", "Klimaanlage Haupthalle"],
+                      "HVAC-EU-North": ["Wärmepumpe Nord", "Lüftung Nord"],
+                      "Conveyor-A": ["Förderband A"],
+                      "Hydraulic-Pump-1": ["Hydraulikpumpe eins", "Hydraulikpumpe"],
+                      "Injection-Molding-1": ["Spritzgießmaschine eins", "Spritzgussmaschine"],
+                      "Autoclave-1": ["Autoklav eins", "Autoklav"]},
+        "source": {"natural_gas": ["Erdgas", "Gas"], "electricity": ["Strom"],
+                   "steam": ["Dampf"], "compressed_air": ["Druckluft"]},
+        "driver": {"outdoor_temp_c": ["Außentemperatur", "Aussentemperatur"],
+                   "production_count": ["Produktionsmenge", "Stückzahl"],
+                   "heating_degree_days": ["Heizgradtage"],
+                   "cooling_degree_days": ["Kühlgradtage"],
+                   "operating_hours": ["Betriebsstunden"],
+                   "parts_product_a": ["Teile Produkt A"],
+                   "parts_product_b": ["Teile Produkt B"]},
+        "product": {"Product-A": ["Produkt A"], "Product-B": ["Produkt B"]},
+        "site": {SITE_NAME: ["Demowerk"]},
+    },
+}
+
 # Production: two shifts on working days, one on Saturdays [local clock hours].
 SHIFT_HOURS = {2: (6, 22), 1: (6, 14)}
 ASSEMBLY_RATE_PER_H = 55.0

@@ -140,7 +140,24 @@ def number_words(lang: str = "en") -> dict[str, int]:
         except NotImplementedError:
             text = _plain(num2words(n, lang="en")).split()
         words.setdefault(text[-1], n)   # "one hundred" -> "hundred"
+    if len(_plain(_say(21, code)).split()) == 1:
+        # A language that writes numbers as one word ("einundzwanzig",
+        # "zweitausendvierundzwanzig") gets every number below a thousand and
+        # the years 1900-2100 (also as years: "neunzehnhundertneunundneunzig").
+        for n in range(1000):
+            words.setdefault(_plain(_say(n, code)), n)
+        for n in range(1900, 2101):
+            words.setdefault(_plain(_say(n, code)), n)
+            words.setdefault(_plain(_say(n, code, to="year")), n)
     return words
+
+
+def _say(n: int, code: str, to: str = "cardinal") -> str:
+    from num2words import num2words
+    try:
+        return num2words(n, lang=code, to=to)
+    except NotImplementedError:
+        return num2words(n, lang="en", to=to)
 
 
 def _plain(text: str) -> str:
@@ -482,6 +499,21 @@ class CatalogNames:
     seus: list[tuple[str, str]] = field(default_factory=list)   # (equipment, source)
     seu_drivers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     meters: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (equipment, source)
+    aliases: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
+    # the catalog's aliases: {lang: {kind: {name: [aliases]}}} (catalog.alias_table)
+
+    def aliases_for(self, lang: str) -> dict[str, list[str]]:
+        """{canonical name: [aliases]} of every kind in the language of ``lang``:
+        'de-de' and 'de-at' both take the aliases stored under any 'de' tag."""
+        primary = _num2words_lang(lang)
+        out: dict[str, list[str]] = {}
+        for tag, kinds in self.aliases.items():
+            if _num2words_lang(tag) != primary:
+                continue
+            for names in kinds.values():
+                for name, spoken in names.items():
+                    out.setdefault(name, []).extend(spoken)
+        return out
 
     def driver_candidates(self, aliases: Mapping[str, Iterable[str]] | None = None,
                           lang: str = "en") -> dict[str, list[str]]:
@@ -491,7 +523,8 @@ class CatalogNames:
 
 
 def catalog_names(store) -> CatalogNames:
-    """Read the names the voice resolves against from a store's catalog."""
+    """Read the names the voice resolves against from a store's catalog, with
+    the aliases of every language (``CatalogNames.aliases_for`` picks one)."""
     from . import catalog
     seus = catalog.list_entries(store, "seu")
     drivers = catalog.list_entries(store, "driver")
@@ -503,4 +536,5 @@ def catalog_names(store) -> CatalogNames:
         seu_drivers={(s["equipment"], s["source"]): list(s["drivers"]) for s in seus},
         meters={r["name"]: (r["equipment"], r["source"])
                 for r in catalog.list_entries(store, "meter")},
+        aliases=catalog.alias_table(store),
     )

@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drivers", type=_names, required=True)
     p.set_defaults(func=lambda store, a: catalog.set_seu_drivers(
         store, a.equipment, a.source, a.drivers))
+    from .aliases import register as register_aliases  # enms catalog alias
+    register_aliases(cat_sub, COMMON)
 
     imp = sub.add_parser("import", parents=[COMMON], help="import readings or driver values from CSV")
     imp_sub = imp.add_subparsers(dest="what", required=True, metavar="WHAT")
