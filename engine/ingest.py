@@ -24,7 +24,6 @@ crash, nothing. Rejected rows are listed with line and reason and written to
 ``<file>.rejects.csv``; ``strict=True`` rejects the whole file instead.
 """
 import csv
-import getpass
 import hashlib
 import math
 import warnings
@@ -36,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from . import readings, rollups, schema as s
+from . import audit, readings, rollups, schema as s
 from .catalog import get_energy_source
 from .errors import EnmsError
 from .localtime import DAY_S, local_offsets, offset_segments, utc_iso
@@ -443,13 +442,18 @@ def _write_rejects(report: ImportReport, path: Path, header) -> None:
     report.rejects_file = str(target)
 
 
-def _record_batch(conn, report: ImportReport, path: Path, source: str | None) -> None:
+def _record_batch(conn, report: ImportReport, path: Path, source: str | None,
+                  actor: str | None) -> None:
+    """The batch in import_batches and, with the same counts, in the audit trail."""
+    actor = actor or audit.default_actor()
+    batch = {"kind": report.kind, "source": source, "file_name": str(path),
+             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+             "rows_read": report.rows_read, "rows_inserted": report.rows_inserted,
+             "rows_duplicate": report.rows_duplicate, "rows_rejected": len(report.rejects)}
     conn.execute(s.import_batches.insert().values(
-        kind=report.kind, source=source, file_name=str(path),
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        rows_read=report.rows_read, rows_inserted=report.rows_inserted,
-        rows_duplicate=report.rows_duplicate, rows_rejected=len(report.rejects),
-        imported_by=getpass.getuser(), imported_at=datetime.now(timezone.utc)))
+        **batch, imported_by=actor, imported_at=datetime.now(timezone.utc)))
+    audit.record(conn, actor, f"import.{report.kind}", "file", path.name,
+                 after={**batch, "first_ts": report.first_ts, "last_ts": report.last_ts})
 
 
 def _column(rows, index) -> list[str]:
@@ -511,8 +515,12 @@ def _parse_times_by_zone(conn, texts: list[str], meter_ids: np.ndarray) -> _Time
 
 
 def import_readings(store, path, source: str, *, strict: bool = False, counter: bool = False,
-                    label: str = "start", progress=None) -> ImportReport:
-    """Import a readings CSV of one energy source (see the module docstring)."""
+                    label: str = "start", progress=None, actor: str | None = None) -> ImportReport:
+    """Import a readings CSV of one energy source (see the module docstring).
+
+    actor: who imports, for the batch record and the audit trail (default
+    ``audit.default_actor()``).
+    """
     path = Path(path)
     src = get_energy_source(store, source)
     header, rows, lines = _read_csv(path)
@@ -578,7 +586,7 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
                 return report
             inserted, conflicts = load_readings(conn, src, batch, progress)
             _settle(report, conn, path, rows, lines, errors, batch_rows, inserted,
-                    conflicts, len(batch), strict, source, batch.ts)
+                    conflicts, len(batch), strict, source, batch.ts, actor)
     except _StrictRollback:
         pass
     if report.loaded:
@@ -587,7 +595,7 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
 
 
 def _settle(report, conn, path, rows, lines, errors, batch_rows, inserted, conflicts,
-            batch_size, strict, source, ts) -> None:
+            batch_size, strict, source, ts, actor) -> None:
     """Count what happened, list clashes with stored values, record the batch."""
     for j in conflicts:
         errors.setdefault(int(batch_rows[j]),
@@ -601,14 +609,15 @@ def _settle(report, conn, path, rows, lines, errors, batch_rows, inserted, confl
         report.loaded = False
         report.rows_inserted = 0
         raise _StrictRollback
-    _record_batch(conn, report, path, source)
+    _record_batch(conn, report, path, source, actor)
 
 
 def import_drivers(store, path, *, strict: bool = False, label: str = "start",
-                   progress=None) -> ImportReport:
+                   progress=None, actor: str | None = None) -> ImportReport:
     """Import driver values, long (timestamp,driver,value) or wide (timestamp,<driver>...).
 
     In a wide file each cell is one reading; errors still name the file line.
+    actor: as for ``import_readings``.
     """
     path = Path(path)
     header, rows, lines = _read_csv(path)
@@ -669,7 +678,7 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
             inserted, conflicts = load_driver_values(conn, ids[sel], ts[sel], duration[sel],
                                                      value[sel], progress)
             _settle(report, conn, path, rows, lines, errors, row_of[sel], inserted,
-                    conflicts, len(sel), strict, None, ts[sel])
+                    conflicts, len(sel), strict, None, ts[sel], actor)
     except _StrictRollback:
         pass
     if report.loaded:
