@@ -61,7 +61,8 @@ def driver_specs(store, names: list[str]) -> list[dict]:
     specs = []
     for name in names:
         if name not in known:
-            raise NotFound(f"unknown driver {name!r} (known: {', '.join(sorted(known)) or 'none'})")
+            raise NotFound(f"unknown driver {name!r} (known: {', '.join(sorted(known)) or 'none'})",
+                           code="unknown_driver", params={"name": name, "known": sorted(known)})
         d = known[name]
         specs.append({"name": name, "unit": d["unit"], "rollup": d["rollup"], "kind": d["kind"],
                       "derivation": d["derivation"], "base_temp_c": d["base_temp_c"],
@@ -185,7 +186,10 @@ def _require_usable(frame: Frame, seu: str, first: date, last: date, interval: s
     raise EnmsError(
         f"{seu} {label(first, last)}: only {frame.n} of {frame.total} {interval}s have complete "
         f"energy and driver data (at least {USABLE_SHARE_MIN:.0%} needed). Missing: {listed}{more}. "
-        "Import the missing data, or train on another period.")
+        "Import the missing data, or train on another period.", code="too_little_data",
+        params={"seu": seu, "first": first, "last": last, "usable": frame.n,
+                "total": frame.total, "interval": interval, "share_pct": 100 * USABLE_SHARE_MIN,
+                "missing": [key for key, _ in frame.excluded]})
 
 
 # --- fitting -------------------------------------------------------------------
@@ -214,7 +218,7 @@ def _fit_candidates(frame: Frame, specs: list[dict], interval: str, auto: bool) 
             fits = [("linear", c.ols, None) for c in
                     regression.all_subsets(frame.matrix(names), frame.energy, names, units)]
     except ValueError as exc:
-        raise EnmsError(f"cannot fit the model: {exc}") from None
+        raise EnmsError(f"cannot fit the model: {exc}", code="cannot_fit") from None
     if auto and frame.temperature_c is not None:
         fits += _changepoint_fits(frame, specs, fits)
     candidates = []
@@ -334,10 +338,12 @@ def train(store, equipment: str, source: str, first: date, last: date,
     names = list(dict.fromkeys(drivers or seu["drivers"]))
     if not names:
         raise EnmsError(f"{seu['name']} has no candidate drivers: name some (--drivers a,b) or "
-                        "set its drivers (enms catalog set-drivers)")
+                        "set its drivers (enms catalog set-drivers)", code="no_candidate_drivers",
+                        params={"seu": seu["name"]})
     if auto and len(names) > 10:
         raise EnmsError(f"{seu['name']} has {len(names)} candidate drivers; automatic selection "
-                        "takes at most 10")
+                        "takes at most 10", code="too_many_candidates",
+                        params={"seu": seu["name"], "count": len(names), "limit": 10})
     specs = driver_specs(store, names)
     weather = _weather_driver(specs) if auto and interval == "day" else None
     frame = build_frame(store, equipment, source, first, last, specs, interval, weather)
@@ -348,7 +354,10 @@ def train(store, equipment: str, source: str, first: date, last: date,
         reasons = " ".join(c.message for c in chosen["reasons"])
         raise EnmsError(f"{seu['name']} {label(first, last)}: no valid model "
                         f"({'best tried: ' + ', '.join(chosen['ols'].names) if auto else 'drivers ' + ', '.join(names)}, "
-                        f"R2 {chosen['ols'].r2:.2f}). {reasons}")
+                        f"R2 {chosen['ols'].r2:.2f}). {reasons}", code="no_valid_model",
+                        params={"seu": seu["name"], "first": first, "last": last,
+                                "r2": chosen["ols"].r2, "drivers": list(chosen["ols"].names),
+                                "reasons": [c.code for c in chosen["reasons"]]})
     ols, cp = chosen["ols"], chosen["changepoint"]
     unit = f"{seu['unit']}/{interval}"
     formula = cp.formula(unit) if cp is not None else ols.formula(unit)
@@ -463,7 +472,9 @@ def get(store, equipment: str, source: str, version: int | None = None) -> dict:
     name = catalog.seu_name(equipment, source)
     if row is None:
         raise NotFound(f"{name} has no {'version ' + str(version) if version else 'active'} "
-                       "baseline" + ("" if version else "; train one first (enms baseline train)"))
+                       "baseline" + ("" if version else "; train one first (enms baseline train)"),
+                       code="no_baseline_version" if version else "no_baseline",
+                       params={"seu": name, "version": version})
     return _describe(row, name)
 
 
@@ -499,7 +510,9 @@ def expected(store, equipment: str, source: str, first: date, last: date,
                         spec.get("temperature_driver"))
     if frame.n == 0:
         raise EnmsError(f"{baseline['seu']} {label(first, last)}: no {spec['interval']} with "
-                        "complete energy and driver data")
+                        "complete energy and driver data", code="no_complete_data",
+                        params={"seu": baseline["seu"], "first": first, "last": last,
+                                "interval": spec["interval"]})
     ols = _ols_from_dict(baseline["statistics"])
     X = _design(frame, spec)
     prediction = regression.predict(ols, X, alpha=alpha)
@@ -557,13 +570,15 @@ def _check_rollups_unchanged(store, spec: dict) -> None:
     now = {d["name"]: d for d in driver_specs(store, [d["name"] for d in spec["drivers"]])}
     weather = spec.get("temperature_driver")
     if weather and driver_specs(store, [weather])[0]["rollup"] != "mean":
-        raise EnmsError(f"driver {weather!r} no longer rolls up as a daily mean; retrain the baseline")
+        raise EnmsError(f"driver {weather!r} no longer rolls up as a daily mean; retrain the baseline",
+                        code="driver_changed", params={"name": weather})
     for d in spec["drivers"]:
         current = now[d["name"]]
         for key in ("rollup", "derivation", "base_temp_c", "derived_from"):
             if current[key] != d[key]:
                 raise EnmsError(f"driver {d['name']!r} changed since this baseline was trained "
-                                f"({key}: {d[key]} then, {current[key]} now); retrain the baseline")
+                                f"({key}: {d[key]} then, {current[key]} now); retrain the baseline",
+                                code="driver_changed", params={"name": d["name"]})
 
 
 def _design(frame: Frame, spec: dict) -> np.ndarray:
