@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from . import readings, rollups, schema as s
+from . import audit, readings, rollups, schema as s
 from .errors import EnmsError, NotFound
 from .identifiers import RESERVED_COLUMNS, sql_identifier
 
@@ -38,12 +38,17 @@ def entry_row(conn, kind: str, name: str) -> dict:
     return dict(row)
 
 
-def _insert(conn, kind: str, values: dict) -> int:
+def _insert(conn, kind: str, values: dict, actor: str | None, **named) -> int:
+    """Insert an entry and its audit record; ``named``: the entries it refers to, by name."""
     table = _TABLES[kind]
     exists = conn.execute(sa.select(table.c.id).where(table.c.name == values["name"])).first()
     if exists:
         raise EnmsError(f"{kind} {values['name']!r} already exists")
-    return conn.execute(table.insert().values(**values)).inserted_primary_key[0]
+    new_id = conn.execute(table.insert().values(**values)).inserted_primary_key[0]
+    # Row ids mean nothing to an auditor: the record names what the entry refers to.
+    audit.record(conn, actor, "catalog.add", kind, values["name"],
+                 after={**{k: v for k, v in values.items() if not k.endswith("_id")}, **named})
+    return new_id
 
 
 def _positive(value, what: str, allow_zero: bool = True) -> float | None:
@@ -57,14 +62,14 @@ def _positive(value, what: str, allow_zero: bool = True) -> float | None:
 
 # --- sites -----------------------------------------------------------------
 
-def add_site(store, name: str, timezone: str) -> dict:
+def add_site(store, name: str, timezone: str, actor: str | None = None) -> dict:
     """Add a site; its time zone defines its days and months."""
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise EnmsError(f"unknown time zone {timezone!r} (use an IANA name such as Europe/Berlin)") from None
     with store.begin() as conn:
-        _insert(conn, "site", {"name": name, "timezone": timezone})
+        _insert(conn, "site", {"name": name, "timezone": timezone}, actor)
     return {"name": name, "timezone": timezone}
 
 
@@ -86,7 +91,7 @@ def _site_for(conn, name: str | None) -> dict:
 def add_energy_source(store, name: str, unit: str, kwh_per_unit: float,
                       columns: list[dict], co2_kg_per_unit: float = 0.0,
                       tariff_per_unit: float = 0.0, currency: str = "EUR",
-                      description: str = "") -> dict:
+                      description: str = "", actor: str | None = None) -> dict:
     """Register an energy source and create its readings table.
 
     columns: dicts with ``name``, ``unit`` and ``kind`` ('energy' for the
@@ -108,7 +113,7 @@ def add_energy_source(store, name: str, unit: str, kwh_per_unit: float,
         source_id = _insert(conn, "energy source", {
             "name": name, "unit": unit, "kwh_per_unit": kwh_per_unit,
             "co2_kg_per_unit": co2_kg_per_unit, "tariff_per_unit": tariff_per_unit,
-            "currency": currency, "description": description})
+            "currency": currency, "description": description}, actor, columns=columns)
         conn.execute(s.source_columns.insert(), [
             {"source_id": source_id, "position": i, **c} for i, c in enumerate(columns)])
         readings.create_table(conn, name, columns)
@@ -132,7 +137,8 @@ def _check_columns(columns: list[dict]) -> list[dict]:
     return checked
 
 
-def add_source_column(store, source: str, name: str, unit: str) -> dict:
+def add_source_column(store, source: str, name: str, unit: str,
+                      actor: str | None = None) -> dict:
     """Add a measurement column to an existing source and its readings table."""
     column = _check_columns([{"name": name, "unit": unit, "kind": "measure"},
                              {"name": "x_placeholder", "unit": "", "kind": "energy"}])[0]
@@ -145,6 +151,8 @@ def add_source_column(store, source: str, name: str, unit: str) -> dict:
         conn.execute(s.source_columns.insert().values(
             source_id=src["id"], position=len(taken), **column))
         readings.add_column(conn, source, name)
+        audit.record(conn, actor, "catalog.add_column", "energy source", source,
+                     before={"columns": taken}, after={"columns": [*taken, name], "unit": unit})
     return get_energy_source(store, source)
 
 
@@ -166,17 +174,20 @@ def get_energy_source(store, name: str) -> dict:
 # --- equipment, meters, products --------------------------------------------
 
 def add_equipment(store, name: str, type: str = "", rated_power_kw: float | None = None,
-                  description: str = "", site: str | None = None) -> dict:
+                  description: str = "", site: str | None = None,
+                  actor: str | None = None) -> dict:
     with store.begin() as conn:
         site_row = _site_for(conn, site)
         _insert(conn, "equipment", {
             "name": name, "site_id": site_row["id"], "type": type, "description": description,
-            "rated_power_kw": _positive(rated_power_kw, "rated power [kW]", allow_zero=False)})
+            "rated_power_kw": _positive(rated_power_kw, "rated power [kW]", allow_zero=False)},
+            actor, site=site_row["name"])
     return get_entry(store, "equipment", name)
 
 
 def add_meter(store, name: str, equipment: str, source: str, interval_s: int | None = None,
-              counter_max: float | None = None, description: str = "") -> dict:
+              counter_max: float | None = None, description: str = "",
+              actor: str | None = None) -> dict:
     """A meter measures one energy source on one piece of equipment."""
     with store.begin() as conn:
         eq = entry_row(conn, "equipment", equipment)
@@ -186,13 +197,14 @@ def add_meter(store, name: str, equipment: str, source: str, interval_s: int | N
             "interval_s": int(_positive(interval_s, "interval [s]", allow_zero=False))
             if interval_s else None,
             "counter_max": _positive(counter_max, "counter maximum", allow_zero=False),
-            "description": description})
+            "description": description}, actor, equipment=equipment, source=source)
     return get_entry(store, "meter", name)
 
 
-def add_product(store, name: str, unit: str = "units", description: str = "") -> dict:
+def add_product(store, name: str, unit: str = "units", description: str = "",
+                actor: str | None = None) -> dict:
     with store.begin() as conn:
-        _insert(conn, "product", {"name": name, "unit": unit, "description": description})
+        _insert(conn, "product", {"name": name, "unit": unit, "description": description}, actor)
     return get_entry(store, "product", name)
 
 
@@ -200,7 +212,8 @@ def add_product(store, name: str, unit: str = "units", description: str = "") ->
 
 def add_driver(store, name: str, unit: str, rollup: str = "sum", description: str = "",
                derived_from: str | None = None, derivation: str | None = None,
-               base_temp_c: float | None = None, product: str | None = None) -> dict:
+               base_temp_c: float | None = None, product: str | None = None,
+               actor: str | None = None) -> dict:
     """Add a relevant variable.
 
     A measured driver has readings and rolls up to a day by ``rollup``. A
@@ -228,7 +241,8 @@ def add_driver(store, name: str, unit: str, rollup: str = "sum", description: st
                           base_temp_c=float(base_temp_c), rollup="sum")
         if product is not None:
             values["product_id"] = entry_row(conn, "product", product)["id"]
-        driver_id = _insert(conn, "driver", values)
+        driver_id = _insert(conn, "driver", values, actor, derived_from=derived_from,
+                            product=product)
         if values["kind"] == "derived":
             # Temperatures already stored give the new degree-day driver its days at once.
             span = conn.execute(sa.select(sa.func.min(s.driver_daily.c.day),
@@ -247,7 +261,7 @@ def seu_name(equipment: str, source: str) -> str:
 
 
 def add_seu(store, equipment: str, source: str, drivers: list[str] = (),
-            description: str = "") -> dict:
+            description: str = "", actor: str | None = None) -> dict:
     """A significant energy use: one piece of equipment on one energy source."""
     with store.begin() as conn:
         eq = entry_row(conn, "equipment", equipment)
@@ -259,15 +273,21 @@ def add_seu(store, equipment: str, source: str, drivers: list[str] = (),
             equipment_id=eq["id"], source_id=src["id"], description=description)
         ).inserted_primary_key[0]
         _set_seu_drivers(conn, seu_id, drivers)
+        audit.record(conn, actor, "catalog.add", "seu", seu_name(equipment, source),
+                     after={"drivers": list(dict.fromkeys(drivers)), "description": description})
     return get_seu(store, equipment, source)
 
 
-def set_seu_drivers(store, equipment: str, source: str, drivers: list[str]) -> dict:
+def set_seu_drivers(store, equipment: str, source: str, drivers: list[str],
+                    actor: str | None = None) -> dict:
     """Replace an SEU's default (candidate) drivers."""
     with store.begin() as conn:
         seu = seu_row(conn, equipment, source)
+        before = _seu_dict(conn, seu)["drivers"]
         conn.execute(s.seu_drivers.delete().where(s.seu_drivers.c.seu_id == seu["id"]))
         _set_seu_drivers(conn, seu["id"], drivers)
+        audit.record(conn, actor, "catalog.set_drivers", "seu", seu_name(equipment, source),
+                     before={"drivers": before}, after={"drivers": list(dict.fromkeys(drivers))})
     return get_seu(store, equipment, source)
 
 
@@ -331,7 +351,7 @@ _EDITABLE = {
 }
 
 
-def update_entry(store, kind: str, name: str, fields: dict) -> dict:
+def update_entry(store, kind: str, name: str, fields: dict, actor: str | None = None) -> dict:
     """Change editable fields of a catalog entry; returns the entry as it is now."""
     editable = _EDITABLE.get(kind)
     if editable is None:
@@ -354,9 +374,11 @@ def update_entry(store, kind: str, name: str, fields: dict) -> dict:
                 values[field] = int(values[field])
     table = _TABLES[kind]
     with store.begin() as conn:
-        entry_row(conn, kind, name)
+        old = entry_row(conn, kind, name)
         if values:
             conn.execute(table.update().where(table.c.name == name).values(**values))
+            audit.record(conn, actor, "catalog.update", kind, name,
+                         before={f: old[f] for f in values}, after=values)
     return get_entry(store, kind, name)
 
 
