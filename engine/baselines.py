@@ -19,7 +19,6 @@ Example::
                    drivers=["heating_degree_days", "production_count"])
     expected(store, "Boiler-1", "natural_gas", date(2025, 3, 1), date(2025, 3, 31))
 """
-import getpass
 import math
 from collections import defaultdict
 from dataclasses import fields
@@ -28,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import catalog, changepoint, quality, queries, regression, schema as s
+from . import audit, catalog, changepoint, quality, queries, regression, schema as s
 from .errors import EnmsError, NotFound
 from .periods import label
 
@@ -297,6 +296,21 @@ def _insert_version(conn, seu_id: int, values: dict, activate: bool, previous=No
     return version
 
 
+def _audit(conn, seu_id: int, seu: str, action: str, actor: str, reason: str, version: int,
+           replaced) -> None:
+    """Record a new version, and the active one it replaced, in the audit trail."""
+    def state(row) -> dict:
+        return {"version": row["version"], "status": row["status"], "model": row["model_kind"],
+                "formula": row["formula"], "r2": row["r2"],
+                "period": label(row["period_start"], row["period_end"]),
+                "static_adjustment": row["result"].get("static_adjustment"),
+                "adjustment_type": row["adjustment_type"], "approved_by": row["approved_by"]}
+    new = conn.execute(sa.select(s.baselines).where(
+        s.baselines.c.seu_id == seu_id, s.baselines.c.version == version)).mappings().one()
+    audit.record(conn, actor, action, "baseline", seu, reason=reason, after=state(new),
+                 before=None if replaced is None else state(replaced))
+
+
 def _describe(row, seu_name: str) -> dict:
     """A stored version as the interfaces show it."""
     result = row["result"]
@@ -375,13 +389,15 @@ def train(store, equipment: str, source: str, first: date, last: date,
                                                 seu["unit"], weather),
               "result": _jsonable(result), "formula": formula, "r2": ols.r2,
               "adj_r2": ols.adj_r2, "cv_rmse_pct": ols.cv_rmse_pct,
-              "trained_by": trained_by or getpass.getuser(), "reason": reason,
+              "trained_by": trained_by or audit.default_actor(), "reason": reason,
               **(_adjustment or {})}
     with store.begin() as conn:
         seu_id = _seu_id(conn, equipment, source)
         previous = _active(conn, seu_id)
         activate = previous is None or _adjustment is not None
         version = _insert_version(conn, seu_id, values, activate, previous)
+        _audit(conn, seu_id, seu["name"], "baseline.adjust" if _adjustment else "baseline.train",
+               values["trained_by"], reason, version, previous if activate else None)
     return get(store, equipment, source, version)
 
 
@@ -413,7 +429,7 @@ def adjust(store, equipment: str, source: str, *, reason: str, adjustment_type: 
     if ways != 1:
         raise EnmsError("say how to adjust: adopt a --version, retrain on a --period, "
                         "or give --static-add / --static-scale")
-    by = adjusted_by or getpass.getuser()
+    by = adjusted_by or audit.default_actor()
     record = {"adjustment_type": adjustment_type, "approved_by": approved_by}
     with store.begin() as conn:
         seu_id = _seu_id(conn, equipment, source)
@@ -454,6 +470,9 @@ def adjust(store, equipment: str, source: str, *, reason: str, adjustment_type: 
                                   activate=True, previous=previous)
         else:
             parent_id = previous["id"] if previous is not None else None
+        if retrain is None:  # a retrained version is recorded by train
+            _audit(conn, seu_id, catalog.seu_name(equipment, source), "baseline.adjust", by,
+                   reason, new, previous)
     if retrain is not None:
         return train(store, equipment, source, trained_by=by, reason=reason,
                      _adjustment={**record, "parent_id": parent_id}, **retrain)
