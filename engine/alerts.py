@@ -50,7 +50,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import baselines, catalog, data_quality as dq, notify, quality, reports, schema as s
+from . import audit, baselines, catalog, data_quality as dq, notify, quality, reports, schema as s
 from .errors import EnmsError, NotFound
 from .localtime import DAY_S
 from .periods import label
@@ -536,6 +536,8 @@ def acknowledge(store, alert_id: int, by: str, comment: str,
                                     acknowledged_at=now, comment=comment)).rowcount
         if done != 1:  # acknowledged by someone else in between
             raise EnmsError(f"alert {alert_id} was acknowledged meanwhile by someone else")
+        audit.record(conn, by, "alert.acknowledge", "alert", str(int(alert_id)), reason=comment,
+                     before={"status": "open"}, after={"status": "acknowledged"})
     return get(store, alert_id)
 
 

@@ -23,7 +23,6 @@ totals (monthly groups), one read per driver, output meter and data-quality
 log, sliced per month. The sliced figures equal those of ``build`` month by
 month (tests/test_reports.py checks it).
 """
-import getpass
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -31,7 +30,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import baselines, catalog, cusum, data_quality as dq, quality, queries, regression, \
+from . import audit, baselines, catalog, cusum, data_quality as dq, quality, queries, regression, \
     schema as s
 from .errors import EnmsError, NotFound
 from .periods import label, parse_period
@@ -524,7 +523,7 @@ def _save(store, built: list[dict], generated_by: str | None) -> None:
     the current one becomes superseded and stays.
     """
     now = datetime.now(timezone.utc)
-    by = generated_by or getpass.getuser()
+    by = generated_by or audit.default_actor()
     r = s.reports
     with store.begin() as conn:
         ids = {}
@@ -560,6 +559,13 @@ def _save(store, built: list[dict], generated_by: str | None) -> None:
             conn.execute(r.update().where(r.c.id == sa.bindparam("report_id")), updates)
         if inserts:
             conn.execute(r.insert(), inserts)
+        # One record per run, not per report: what was generated, replaced and superseded.
+        seus, periods = sorted({b["seu"] for b in built}), sorted({b["period"] for b in built})
+        audit.record(conn, by, "report.generate", "report",
+                     f"{seus[0] if len(seus) == 1 else f'{len(seus)} SEUs'} "
+                     f"{periods[0] if len(periods) == 1 else f'{periods[0]}..{periods[-1]}'}",
+                     after={"reports": len(built), "seus": seus, "periods": periods,
+                            "replaced": len(updates), "superseded": len(superseded)})
 
 
 def generate(store, equipment: str, source: str, first: date, last: date,
