@@ -346,9 +346,8 @@ def _local_days(tz: str, start: int, end: int) -> list[date]:
 def _alerts(store, shift_last: date) -> tuple[list[dict], list[dict]]:
     """(open alerts, CUSUM alarms): one listing of every alert."""
     found = alerts.list_alerts(store, status="all")
-    open_ = [{"id": a["id"], "kind": a["kind"], "severity": a["severity"],
-              "subject": a["subject"], "seu": a["seu"], "period": a["period"],
-              "message": a["message"]} for a in found if a["status"] == "open"]
+    open_ = [{k: v for k, v in a.items() if k != "notifications"}
+             for a in found if a["status"] == "open"]
     month = shift_last.replace(day=1)
     for _ in range(ALARM_MONTHS - 1):
         month = (month - timedelta(days=1)).replace(day=1)
@@ -386,10 +385,8 @@ def _quality(conn, first: date, last: date, start: int, end: int) -> dict:
         for f in found or []:
             if f["start"] < hi and f["end"] > lo:   # ISO UTC text sorts as time
                 findings.setdefault((kind, entity_id, f["kind"], f["start"]), {
-                    "entity": kind, "name": names[kind].get(entity_id), "kind": f["kind"],
-                    "severity": f["severity"], "start": f["start_local"],
-                    "end": f["end_local"], "message": f["message"],
-                    "derived_from": (f.get("evidence") or {}).get("derived_from")})
+                    "entity": kind, "name": names[kind].get(entity_id),
+                    **{k: v for k, v in f.items() if not k.startswith("_")}})
     wanted = (last - first).days + 1
     not_scanned = sorted(name for kind, table in names.items() for i, name in table.items()
                          if len(logged.get((kind, i), ())) < wanted)

@@ -71,7 +71,7 @@ def print_briefing(b: dict) -> None:
                        for a in b["cusum_alarms"]], "CUSUM alarms")
     data = b["data_quality"]
     output.print_rows([{"name": f["name"], "kind": f["kind"], "severity": f["severity"],
-                        "from": f["start"], "to": f["end"]} for f in data["findings"]],
+                        "from": f["start_local"], "to": f["end_local"]} for f in data["findings"]],
                       "data problems in the shift")
     if data["missing_meters"]:
         output.console.print(f"hours missing in the shift: {', '.join(data['missing_meters'])}")
