@@ -121,6 +121,12 @@ def next_shift_change(instant: datetime, tz: str, starts) -> datetime:
 
 # --- what the database holds ---------------------------------------------------------------
 
+def site_timezone(store, site: str | None = None) -> str:
+    """The IANA time zone of the site (the only one unless named)."""
+    with store.read() as conn:
+        return catalog._site_for(conn, site)["timezone"]
+
+
 def _seus(conn, site: str) -> list[dict]:
     """Every SEU of the site with its meters, source and active baseline (one query)."""
     eq, src, m, b = s.equipment, s.energy_sources, s.meters, s.baselines

@@ -400,19 +400,10 @@ class AccountsMixin:
 
     # --- the briefing's part ------------------------------------------------------------------
 
-    def _briefing_alerts(self):
-        """(text, details, result) of the open alerts; None without the alerts module."""
-        try:
-            from engine import alerts
-        except ImportError:
-            return None
-        try:
-            found = self._open_alerts(alerts)
-        except Exception:  # noqa: BLE001 - e.g. a database from before the alerts table
-            self.log.exception("listing alerts for the briefing failed")
-            return None
+    def _briefing_alerts(self, found: list[dict]):
+        """(text, details) of the open alerts (engine.briefing lists them)."""
         if not found:
-            return self._render("briefing.alerts.none"), [], []
+            return self._render("briefing.alerts.none"), []
         critical = [a for a in found if a["severity"] == "critical"]
         subjects = list(dict.fromkeys(self._alert_subject_name(a) for a in critical))
         data = {"count": self._number(len(found)), "critical": self._number(len(critical)),
@@ -421,5 +412,4 @@ class AccountsMixin:
         text = self._render(f"{name}.critical" if critical else name, data)
         details = [self._render("briefing.alerts.detail", {
             "items": self._join([self._say_alert(a, number=True) for a in found])})]
-        return text, details, [{"id": a["id"], "kind": a["kind"], "severity": a["severity"],
-                                "subject": a["subject"]} for a in found]
+        return text, details

@@ -23,7 +23,7 @@ Rules the answers follow (docs/voice.md, "Trend, data quality, briefing"):
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from ovos_workshop.decorators import intent_handler
 
@@ -38,6 +38,7 @@ SEVERITY = {"high": 0, "medium": 1, "low": 2}
 GROUPS = {"outlier": "spike", "impossible": "spike", "missing_driver": "gap",
           "counter_rollover": "counter", "counter_reset": "counter"}
 KNOWN_GROUPS = ("gap", "stuck", "spike", "negative", "counter")
+BRIEFING_EVENT = "enms_shift_briefing"
 
 
 def _day(value) -> date:
@@ -328,122 +329,144 @@ class MonitoringMixin:
     @intent_handler("briefing.intent")
     @pinned_lang
     def handle_briefing(self, message):
+        self._speak_briefing(message, at=self.settings.get("reference_date") or None)
+
+    def _speak_briefing(self, message, at=None):
+        """The last shift's briefing (engine.briefing), short first, the rest on "tell me more"."""
         intent = "briefing"
         try:
-            month, recent = self._latest_complete_month(), self._recent()
-            parts, details, result = [], [], {}
-            alerts = self._briefing_alerts()   # skill_enms.accounts
-            if alerts is not None:
-                parts.append(alerts[0])
-                details += alerts[1]
-                result["alerts"] = alerts[2]
-            seus = self._briefing_seus(month)
-            parts.append(seus[0])
-            details += seus[1]
-            result["seus"] = seus[2]
-            data = self._briefing_quality(recent)
-            parts.append(data[0])
-            details += data[1]
-            result["data_quality"] = data[2]
-            stale = self._stale_note()
-            if stale:
-                parts.insert(0, stale)
+            from engine import briefing
+            if at and len(at) == 10:    # a reference day: as at its end
+                at = f"{date.fromisoformat(at) + timedelta(days=1)}T00:00"
+            b = briefing.build(self.store, "last", at=at,
+                               shift_starts=self.settings.get("shift_times") or None)
+            parts, details = [self._briefing_head(b)], []
+            for section in (self._briefing_alerts(b["alerts"]), self._briefing_shift_seus(b),
+                            self._briefing_alarms(b["cusum_alarms"]),
+                            self._briefing_data(b["data_quality"])):
+                if section is not None:
+                    parts.append(section[0])
+                    details += section[1]
             if details:
                 parts.append(self._render("briefing.more"))
             self._say(message, " ".join(sentence(p) for p in parts if p), intent,
                       detail=" ".join(sentence(d) for d in details) or None,
-                      period={"start": month.first, "end": month.last}, result=result)
+                      period={"start": b["shift"]["start"][:10], "end": b["shift"]["end"][:10]},
+                      result=b)
         except Exception as exc:  # noqa: BLE001
             self._failed(message, intent, exc)
 
-    def _stale_note(self) -> str | None:
-        """The data end before yesterday: say so first (the figures are that old)."""
-        ref = self._reference_day()
-        if ref < date.today() - timedelta(days=1) and not self.settings.get("reference_date"):
-            return self._render("briefing.stale", {"last": self._say_date(ref, year=True)})
-        return None
+    def _say_clock(self, stamp: str) -> str:
+        """'14:00' as the locale says a time of day ('fourteen hundred')."""
+        moment = datetime.fromisoformat(stamp)
+        data = {"hour": self._number(moment.hour), "minute": self._number(moment.minute)}
+        return self._render("clock.minutes" if moment.minute else "clock", data)
 
-    def _briefing_seus(self, month: sp.Period) -> tuple[str, list[str], list[dict]]:
-        from engine import reports
-        from engine.errors import EnmsError
-        cat = self._catalog()
-        rows, skipped = [], []
-        for equipment, source in cat.seus:
-            try:
-                report = reports.build(self.store, equipment, source, month.first, month.last)
-            except Exception as exc:  # noqa: BLE001 - one SEU never stops the briefing
-                if not isinstance(exc, EnmsError):   # no baseline or no data: expected
-                    self.log.exception(f"briefing: report of {equipment} {source} failed")
-                skipped.append(self._say_seu(equipment, source))
-                continue
-            status = self._seu_status(report)
-            rows.append({"report": report, **status,
-                         "attention": bool(report["significant"] or status["alarm"])})
-        loss = [r for r in rows if r["attention"] and
-                (r["alarm"] == "up" or (r["alarm"] is None and r["report"]["deviation_pct"] > 0))]
-        gain = [r for r in rows if r["attention"] and r not in loss]
-        ordered = sorted(loss, key=lambda r: -abs(r["report"]["deviation_pct"])) + \
-            sorted(gain, key=lambda r: -abs(r["report"]["deviation_pct"]))
-        data = {"period": self._say_period(month.first, month.last),
-                "count": self._number(len(ordered)), "total": self._number(len(rows))}
-        if not ordered:
-            text = self._render("briefing.seus.none" if rows else "briefing.seus.empty", data)
-        else:
-            data["items"] = self._join([self._briefing_item(r) for r in ordered[:SHORT_ITEMS]])
-            text = self._render("briefing.seus.one" if len(ordered) == 1 else "briefing.seus",
-                                data)
-        details = []
-        if ordered:
-            details.append(self._render("briefing.seus.detail", {
-                "period": data["period"],
-                "items": self._join([self._briefing_item(r, full=True) for r in ordered])}))
-        if skipped:
-            details.append(self._render("briefing.skipped", {"seus": self._join(skipped)}))
-        result = [{"seu": r["report"]["seu"], "deviation_pct": r["report"]["deviation_pct"],
-                   "significant": r["report"]["significant"], "alarm": r["alarm"],
-                   "alarm_since": r["alarm_since"], "cusum_to_date": r["to_date"],
-                   "unit": r["report"]["unit"], "attention": r["attention"]} for r in ordered]
-        return text, details, result
+    def _briefing_head(self, b: dict) -> str:
+        """Which shift (and, when the data end before now, how old they are)."""
+        shift = b["shift"]
+        start = datetime.fromisoformat(shift["start"])
+        head = self._render(f"briefing.shift.{shift['which']}", {
+            "day": self._say_date(start.date(), year=True),
+            "start": self._say_clock(shift["start"]), "end": self._say_clock(shift["until"])})
+        if not b["stale"]:
+            return head
+        last = datetime.fromisoformat(b["data_end"]) - timedelta(seconds=1)
+        return sentence(self._render("briefing.stale", {
+            "last": self._say_date(last.date(), year=True)})) + " " + head
 
-    def _briefing_item(self, row: dict, full: bool = False) -> str:
-        report = row["report"]
-        pct = report["deviation_pct"] or 0.0
-        data = {"seu": self._say_seu(report["equipment"], report["source"]),
-                "pct": self._pct(pct)}
+    def _briefing_item(self, row: dict) -> str:
+        pct = row["deviation_pct"] or 0.0
         shown = round(abs(pct), 1 if abs(pct) < 10 else 0)
-        text = self._render("briefing.item.equal" if shown == 0 else
-                            "briefing.item.above" if pct > 0 else "briefing.item.below", data)
-        if row["alarm"]:
-            text += " " + self._render(f"briefing.alarm.{row['alarm']}", {
-                "since": self._say_date(row["alarm_since"])})
-        if full:
-            amount = row["to_date"]
-            text += " " + self._render("briefing.cusum.above" if amount > 0 else
-                                       "briefing.cusum.below", {
-                "amount": self._number(abs(amount)), "unit": self._unit(report["unit"]),
-                "since": self._say_period(row["since"], row["since"]) if row["since"].day != 1
-                else self._say_month(row["since"])})
-        return text
+        return self._render("briefing.item.equal" if shown == 0 else
+                            "briefing.item.above" if pct > 0 else "briefing.item.below", {
+            "seu": self._say_seu(row["equipment"], row["source"]), "pct": self._pct(pct)})
 
-    def _briefing_quality(self, period: sp.Period) -> tuple[str, list[str], dict]:
-        from engine import quality
-        cat = self._catalog()
-        entries = [("meter", m) for m in sorted(cat.meters)] + \
-            [("driver", d) for d in sorted(cat.drivers)]
-        results = [quality.period_score(self.store, name, period.first, period.last, kind=kind)
-                   for kind, name in entries]
-        items = self._quality_items(results)
+    def _briefing_shift_seus(self, b: dict) -> tuple[str, list[str]]:
+        """The SEUs outside their expected range, largest deviation [kWh] first; the
+        ones without figures named (missing, never zero)."""
+        rows = b["seus"]
+        compared = [r for r in rows if r["deviation_kwh"] is not None]
+        outside = [r for r in compared if r["outside_range"]]
+        data = {"total": self._number(len(compared)), "count": self._number(len(outside))}
+        if not compared:
+            text = self._render("briefing.shift.seus.empty")
+        elif outside:
+            data["items"] = self._join([self._briefing_item(r) for r in outside[:SHORT_ITEMS]])
+            text = self._render("briefing.shift.seus.one" if len(outside) == 1
+                                else "briefing.shift.seus", data)
+        else:
+            data["items"] = self._briefing_item(compared[0])
+            text = self._render("briefing.shift.seus.none", data)
+        missing = [self._say_seu(r["equipment"], r["source"]) for r in rows
+                   if r["deviation_kwh"] is None]
+        if missing:
+            text = sentence(text) + " " + self._render("briefing.shift.missing", {
+                "seus": self._join(missing)})
+        details = []
+        if compared:
+            details.append(self._render("briefing.shift.detail", {"items": self._join([
+                self._render("briefing.shift.figures", {
+                    "item": self._briefing_item(r), "actual": self._number(r["actual"]),
+                    "expected": self._number(r["expected"]), "unit": self._unit(r["unit"])})
+                for r in compared])}))
+        return text, details
+
+    def _briefing_alarms(self, alarms: list[dict]) -> tuple[str, list[str]] | None:
+        if not alarms:
+            return None
+        items = []
+        for a in alarms:
+            name = self._say_seu(*a["seu"].split(" ", 1)) if " " in a["seu"] else a["seu"]
+            since = _day(a["since"]) if a["since"] else None
+            items.append(self._render(f"briefing.drift.{a['direction']}", {
+                "seu": name, "since": self._say_date(since) if since else "?"}))
+        return self._render("briefing.drifts", {"items": self._join(items)}), []
+
+    def _briefing_data(self, data: dict) -> tuple[str, list[str]]:
+        """Findings of the data-quality log in the shift, grouped as the data_quality
+        intent groups them, and the meters with hours missing."""
+        results: dict[tuple, dict] = {}
+        for f in data["findings"]:
+            results.setdefault((f["entity"], f["name"]), {
+                "kind": f["entity"], "name": f["name"], "findings": []})["findings"].append(f)
+        items = self._quality_items(list(results.values()))
         said = [self._say_item(i) for i in items]
-        count = sum(len(i["events"]) for i in items)
-        when = self._say_when(period)
+        when = self._render("when.shift")
         if not items:
             text = self._render("briefing.data.none", {"when": when})
         else:
+            count = sum(len(i["events"]) for i in items)
             text = self._render("briefing.data.one" if count == 1 else "briefing.data", {
                 "when": when, "count": self._number(count), "first": said[0]})
+        if data["missing_meters"]:
+            text = sentence(text) + " " + self._render("briefing.shift.gaps", {"meters": self._join(
+                [self._entity_name("meter", m) for m in data["missing_meters"]])})
         details = [self._render("briefing.data.detail", {"when": when,
                                                          "findings": self._join(said)})] \
             if len(said) > 1 else []
-        return text, details, {"first": period.first, "last": period.last, "problems": count,
-                               "findings": [{"name": i["name"], "group": i["group"],
-                                             "count": len(i["events"])} for i in items]}
+        return text, details
+
+    # --- the briefing at every shift change -----------------------------------------------
+
+    def _schedule_briefing(self):
+        """Schedule the spoken briefing at the next shift change in the site's time zone
+        (one event at a time: shifts differ in length and clocks change)."""
+        self.cancel_scheduled_event(BRIEFING_EVENT)
+        if not self.settings.get("briefing_at_shift_change", True):
+            return None
+        try:
+            from engine import briefing
+            starts = briefing.parse_shift_starts(self.settings.get("shift_times") or None)
+            when = briefing.next_shift_change(datetime.now(timezone.utc),
+                                              briefing.site_timezone(self.store), starts)
+        except Exception as exc:  # noqa: BLE001 - no database or site yet: settings retry
+            self.log.warning(f"shift briefing not scheduled: {exc}")
+            return None
+        self.schedule_event(self._scheduled_briefing, when, name=BRIEFING_EVENT)
+        return when
+
+    @pinned_lang
+    def _scheduled_briefing(self, message):
+        self._speak_briefing(message)
+        self._schedule_briefing()

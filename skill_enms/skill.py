@@ -82,9 +82,11 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
 
     def initialize(self):
         self.settings.merge({"database_url": "", "aliases": {}, "reference_date": "",
-                             "trained_by": "voice", "role": roles.DEFAULT_ROLE},
-                            new_only=True)
+                             "trained_by": "voice", "role": roles.DEFAULT_ROLE,
+                             "shift_times": "06:00,14:00,22:00",
+                             "briefing_at_shift_change": True}, new_only=True)
         self.settings_change_callback = self._settings_changed
+        self._schedule_briefing()      # monitoring.py: the briefing at each shift change
         # ovos-core's converse service pings every active skill and waits up to
         # 0.5 s for an answer; a plain OVOSSkill never answers, which made every
         # utterance after the first 0.5 s slower. This skill has no free-form
@@ -102,6 +104,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
             self._store = None
             self._names_cache = (0.0, None)
             self._reference_cache = (0.0, None)
+        self._schedule_briefing()
 
     @property
     def store(self):
