@@ -24,6 +24,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from ovos_utils.process_utils import RuntimeRequirements
 from ovos_workshop.decorators import intent_handler
 from ovos_workshop.skills import OVOSSkill
 
@@ -52,6 +53,14 @@ def resources_dir() -> str:
 
 class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
     """Voice interface of the energy management system (ISO 50001)."""
+
+    # The database is local or on the plant network and opened on first use:
+    # ovos-core must not hold the skill back until the internet is up (its
+    # default), or an offline plant device never loads it.
+    runtime_requirements = RuntimeRequirements(
+        internet_before_load=False, network_before_load=False,
+        requires_internet=False, requires_network=False,
+        no_internet_fallback=True, no_network_fallback=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("resources_dir", resources_dir())

@@ -265,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_alerts(sub, COMMON)
     from .savings import register as register_savings  # enms savings
     register_savings(sub, COMMON)
+    from .audit import register as register_audit  # enms audit log
+    register_audit(sub, COMMON)
     from .briefing import register as register_briefing  # enms briefing
     register_briefing(sub, COMMON)
 
