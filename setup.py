@@ -17,6 +17,10 @@ VOICE = [
 # `enms audit-pack`); imported only by those, so a voice device runs without.
 REPORTS = ["matplotlib>=3.8", "reportlab>=4.0"]
 
+# The HTTP API (`enms serve`, `enms user`): exact pins in constraints.txt.
+API = ["fastapi>=0.115", "uvicorn>=0.30", "pyjwt>=2.8", "argon2-cffi>=23.1",
+       "python-multipart>=0.0.9"]
+
 setup(
     name="enms",
     version="0.1.0",
@@ -47,8 +51,9 @@ setup(
     extras_require={
         "voice": VOICE,
         "reports": REPORTS,
+        "api": API,
         "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4"]
-        + VOICE + REPORTS,
+        + VOICE + REPORTS + API,
     },
     entry_points={"console_scripts": ["enms=engine.cli.main:main"],
                   "opm.skill": ["skill-enms.openvoiceos=skill_enms:EnmsSkill"]},

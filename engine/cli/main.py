@@ -269,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_audit(sub, COMMON)
     from .briefing import register as register_briefing  # enms briefing
     register_briefing(sub, COMMON)
+    from .serve import register as register_serve  # enms serve
+    register_serve(sub, COMMON)
+    from .users import register as register_users  # enms user
+    register_users(sub, COMMON)
 
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))
