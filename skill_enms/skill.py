@@ -170,7 +170,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
         """A number in words, rounded to ``digits`` significant digits."""
         from num2words import num2words
         if value is None or value != value:
-            return "?"
+            return self._render("unknown.value")
         if value == 0:
             return num2words(0, lang=self._num_lang)
         rounded = float(f"{value:.{digits}g}")
@@ -296,8 +296,10 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
         return cached
 
     def _aliases(self) -> dict[str, list[str]]:
-        """{canonical: [spoken aliases]} from the locale and the skill settings."""
-        out: dict[str, list[str]] = {}
+        """{canonical: [spoken aliases]} from the catalog (the utterance's
+        language), the locale and the skill settings."""
+        out: dict[str, list[str]] = {name: list(spoken) for name, spoken in
+                                     self._catalog().aliases_for(self.lang).items()}
         table = dict(self._values("aliases"))
         table.update(self.settings.get("aliases") or {})
         for spoken, canonical in table.items():
@@ -546,7 +548,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
     def _formula(self, baseline: dict) -> str:
         """'Energy in cubic metres per day equals 120 plus 14 times heating degree days ...'"""
         stats, spec = baseline["statistics"], baseline["spec"]
-        minus, plus = "minus", "plus"
+        minus, plus = self._render("minus"), self._render("plus")
         intercept = stats["intercept"]
         parts = [(minus + " " if intercept < 0 else "") + self._number(abs(intercept))]
         for coefficient, name in zip(stats["coefficients"], stats["names"]):
@@ -559,8 +561,9 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
             "unit": self._rate_unit(spec["energy_unit"], spec["interval"]),
             "terms": " ".join(parts)})
         if static and (static.get("scale", 1) != 1 or static.get("add", 0)):
-            text += f" (x {self._number(static.get('scale', 1))} {plus} " \
-                    f"{self._number(static.get('add', 0))})"
+            text += " " + self._render("formula.static", {
+                "scale": self._number(static.get("scale", 1)),
+                "add": self._number(static.get("add", 0))})
         return text
 
     def _model_name(self, kind: str) -> str:
@@ -609,7 +612,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
         result = baselines.train(self.store, equipment, source, period.first, period.last,
                                  drivers=drivers or None,
                                  trained_by=self.settings.get("trained_by") or "voice",
-                                 reason="trained by voice")
+                                 reason=self._render("reason.voice"))
         self._names_cache = (0.0, None)
         data = {"seu": self._say_seu(equipment, source), "r2": self._r2(result["r2"]),
                 "formula": self._formula(result), "version": self._number(result["version"])}
@@ -677,6 +680,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
                 "used": self._number(result["intervals_used"]),
                 "total": self._number(result["intervals_total"]),
                 "interval": self._unit(result["interval"]),
+                "intervals": self._plural_interval(result["interval"]),
                 "version": self._number(result["baseline_version"])})
             self._say(message, self._render(name, data), intent, detail=detail,
                       seu=f"{equipment} {source}", equipment=equipment, energy_source=source,
@@ -785,13 +789,33 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
 
     def _explain_detail(self, baseline: dict) -> str:
         text = self._render("explain.detail", {
-            "by": baseline.get("trained_by") or "?", "reason": baseline.get("reason") or "",
+            "by": baseline.get("trained_by") or self._render("unknown.value"), "reason": baseline.get("reason") or "",
             "used": self._number(baseline.get("n_used") or 0),
             "total": self._number(baseline.get("n_total") or 0),
             "interval": self._unit(baseline.get("interval") or "day"),
+            "intervals": self._plural_interval(baseline.get("interval") or "day"),
             "cv": self._number(baseline.get("cv_rmse_pct") or 0, 2)})
-        warnings = [w.get("message", "") for w in baseline.get("warnings") or []]
-        return " ".join([text] + [w for w in warnings if w])
+        return " ".join([text] + [self._say_warning(w.get("code"), baseline)
+                                  for w in baseline.get("warnings") or []])
+
+    def _plural_interval(self, interval: str) -> str:
+        return self._values("intervals").get(interval, self._unit(interval))
+
+    def _say_warning(self, code: str | None, baseline: dict) -> str:
+        """A model warning in the locale's words (warning.<code>.dialog), with the
+        statistics it is about; a generic line for a code the locale lacks."""
+        stats = baseline.get("statistics") or {}
+        names = stats.get("names") or []
+        collinear = [n for n, v in zip(names, stats.get("vif") or []) if v and v > 10]
+        name = f"warning.{code}"
+        if name not in self.dialog_renderer.templates:
+            name = "warning.other"
+        return self._render(name, {
+            "r2": self._r2(stats.get("r2") or 0),
+            "cv": self._number(stats.get("cv_rmse_pct") or 0, 2),
+            "nmbe": self._number(stats.get("nmbe_pct") or 0, 2),
+            "rho": self._decimal(stats.get("autocorrelation_lag1") or 0, 2),
+            "drivers": self._join([self._say_name(n) for n in collinear or names])})
 
     @intent_handler("help.intent")
     @pinned_lang
@@ -805,18 +829,57 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
         self._say(message, detail or self._render("no.more"), "tell_more")
 
     def _failed(self, message, intent: str, exc: Exception):
+        """Say why it did not work in the utterance's language: an engine error
+        with a code through error.<code>.dialog (its detail, e.g. the missing
+        days, through error.<code>.detail.dialog on "tell me more"); anything
+        else as the locale's generic failure line (the engine's English
+        message goes only into the answer's metadata)."""
         from engine.errors import EnmsError
-        if isinstance(exc, EnmsError):
-            reason = str(exc)
-        else:
+        if not isinstance(exc, EnmsError):
             self.log.exception(f"{intent} failed")
-            reason = f"{type(exc).__name__}"
-        # Spoken: the first sentence; the rest (e.g. the list of missing days)
-        # on "tell me more".
-        short = re.split(r"(?<=[.!?])\s", reason, maxsplit=1)[0]
-        self._say(message, self._render("failed", {"reason": short}), intent,
-                  detail=reason if short != reason else None,
-                  error=type(exc).__name__, error_message=str(exc))
+        code = exc.code if isinstance(exc, EnmsError) else None
+        name = f"error.{code}"
+        if code is None or name not in self.dialog_renderer.templates:
+            self._say(message, self._render("failed.generic"), intent,
+                      error=code or type(exc).__name__, error_message=str(exc))
+            return
+        data = self._error_data(exc.params)
+        detail = self._render(f"{name}.detail", data) \
+            if f"{name}.detail" in self.dialog_renderer.templates else None
+        self._say(message, self._render("failed", {"reason": self._render(name, data)}),
+                  intent, detail=detail, error=code, error_message=str(exc))
+
+    def _error_data(self, params: dict) -> dict:
+        """An engine error's params as words: numbers and dates spoken, catalog
+        names as they are said, lists shortened ('A, B, C and others')."""
+        data = {}
+        for key, value in params.items():
+            if value is None or isinstance(value, bool):
+                data[key] = ""
+            elif key == "seu":
+                data[key] = self._say_seu(*str(value).split(" ", 1)) if " " in str(value) \
+                    else str(value)
+            elif key == "r2":
+                data[key] = self._r2(value)
+            elif key == "interval":
+                data[key] = self._unit(value)
+                data["intervals"] = self._plural_interval(value)
+            elif isinstance(value, (int, float)):
+                data[key] = self._number(value)
+            elif isinstance(value, date):
+                data[key] = self._say_date(value, year=True)
+            elif isinstance(value, (list, tuple)):
+                data[key] = self._known_list([self._say_date(v, year=True)
+                                              if isinstance(v, date) else self._say_name(str(v))
+                                              for v in value])
+                data[f"{key}_count"] = self._number(len(value))
+            else:
+                data[key] = self._say_name(str(value))
+        if isinstance(params.get("first"), date) and isinstance(params.get("last"), date):
+            data["period"] = self._say_when(sp.Period(params["first"], params["last"], "range"))
+        if params.get("equipment") and params.get("source"):
+            data["seu"] = self._say_seu(params["equipment"], params["source"])
+        return data
 
 
 def create_skill(*args, **kwargs):  # older loaders
