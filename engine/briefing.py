@@ -71,7 +71,8 @@ def parse_shift_starts(value=None) -> tuple[time, ...]:
     for part in parts:
         text = str(part).strip()
         try:
-            starts.append(time.fromisoformat(text if len(text) > 2 else f"{int(text):02d}:00"))
+            hour, _, minute = text.partition(":")
+            starts.append(time(int(hour), int(minute or 0)))
         except ValueError:
             raise EnmsError(f"shift start {text!r} is not a time of day (use HH:MM, "
                             "e.g. 06:00,14:00,22:00)", code="bad_shift_time",
@@ -236,21 +237,22 @@ def _profile(conn, store, seu: dict, tables: dict, tz: str) -> dict:
 
 
 def _share(profile: dict, tz: str, day: date, start: int, end: int) -> float:
-    """The profile's share of ``day`` that falls in [start, end) [fraction of the day's energy]."""
+    """The share of ``day``'s expected energy that falls in [start, end) [fraction].
+
+    Each hour of the day weighs its clock hour's share of the weekday profile;
+    a clock hour the day has twice (clocks go back) splits its share, and the
+    weights are scaled to sum to one over the hours the day has (a 23-hour
+    day lacks one), so a day's shifts always add up to the whole day.
+    """
     lo, hi = day_bounds(tz, day)
-    lo, hi = max(lo, start), min(hi, end)
-    if hi <= lo:
-        return 0.0
-    weekday = day.weekday()
-    segments = offset_segments(tz, lo, hi)
-    total = 0.0
-    t = lo
-    while t < hi:   # hour by hour; a partial hour counts in proportion
-        step = min(hi, (t // HOUR_S + 1) * HOUR_S) - t
-        local_hour = int(((t + local_offsets(segments, np.array([t]))[0]) % DAY_S) // HOUR_S)
-        total += profile["shares"][weekday, local_hour] * step / HOUR_S
-        t += step
-    return float(total)
+    hour_ts = np.arange(lo, hi, HOUR_S, dtype=np.int64)
+    local = hour_ts + local_offsets(offset_segments(tz, lo, hi), hour_ts)
+    label = (local % DAY_S) // HOUR_S
+    repeats = np.bincount(label, minlength=24)[label]
+    weight = profile["shares"][day.weekday(), label] / repeats
+    # A partial hour (a shift starting at :30) counts in proportion to its time inside.
+    inside = np.clip(np.minimum(hour_ts + HOUR_S, end) - np.maximum(hour_ts, start), 0, HOUR_S)
+    return float((weight * inside / HOUR_S).sum() / weight.sum())
 
 
 def _rollup_stamp(conn, seus: list[dict], first: date, last: date) -> tuple:

@@ -1,0 +1,135 @@
+"""The shift-handover briefing (engine.briefing, `enms briefing`) on the demo plant.
+
+Shift windows are checked in the site's zone across both clock changes; the
+shift's figures against independent paths: a whole-day "shift" equals the
+day's rollup and the baseline's expected day, and a shift's expected energy
+equals the day's expected times the weekday profile of the baseline year
+computed here from the hourly series (queries.seu_hours).
+"""
+import json
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from engine import baselines, briefing, queries
+from engine.errors import EnmsError
+from conftest import BACKENDS, demo_database
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo(request, tmp_path_factory):
+    with demo_database(request, tmp_path_factory) as (store, _truth, url):
+        from engine.demo import train_demo_baselines
+        train_demo_baselines(store)
+        yield store, url
+
+
+def _utc(text):
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def test_shift_windows_in_the_site_zone_across_clock_changes():
+    starts = briefing.parse_shift_starts(None)
+    # The night shift of the autumn change lasts nine hours, the spring one seven.
+    lo, hi = briefing.shift_ended_by(_utc("2025-10-26T06:00+01:00"), "Europe/Berlin", starts)
+    assert (hi - lo) == timedelta(hours=9)
+    lo, hi = briefing.shift_ended_by(_utc("2025-03-30T06:00+02:00"), "Europe/Berlin", starts)
+    assert (hi - lo) == timedelta(hours=7)
+    # Next briefing: 06:00 local on the day of each change.
+    assert briefing.next_shift_change(_utc("2025-10-26T00:30+02:00"), "Europe/Berlin", starts) \
+        == datetime(2025, 10, 26, 5, tzinfo=timezone.utc)
+    assert briefing.next_shift_change(_utc("2025-03-30T00:30+01:00"), "Europe/Berlin", starts) \
+        == datetime(2025, 3, 30, 4, tzinfo=timezone.utc)
+    assert briefing.shift_containing(_utc("2025-06-01T14:00+02:00"), "Europe/Berlin", starts) \
+        == (_utc("2025-06-01T14:00+02:00"), _utc("2025-06-01T22:00+02:00"))
+    assert briefing.parse_shift_starts("19:00, 7:00") == tuple(
+        datetime.strptime(t, "%H:%M").time() for t in ("07:00", "19:00"))
+    for bad in ("25:00", "noon", "06:00,06:00", ""):
+        with pytest.raises(EnmsError):
+            briefing.parse_shift_starts(bad)
+
+
+def test_a_whole_day_shift_is_the_day_report(demo):
+    store, _ = demo
+    day = date(2025, 10, 26)   # 25 hours
+    b = briefing.build(store, "last", at="2025-10-27T00:00", shift_starts="00:00")
+    assert b["shift"]["hours"] == 25 and not b["stale"]
+    for row in b["seus"]:
+        actual = queries.seu_series(store, row["equipment"], row["source"], day, day)[0]
+        expected = baselines.expected(store, row["equipment"], row["source"], day, day)
+        assert row["actual"] == pytest.approx(actual["energy"], rel=1e-9)
+        assert row["expected"] == pytest.approx(expected["rows"][0]["expected"], rel=1e-9)
+        assert row["deviation"] == pytest.approx(row["actual"] - row["expected"])
+
+
+def test_shift_expected_is_the_day_times_the_weekday_profile(demo):
+    store, _ = demo
+    b = briefing.build(store, "last", at="2025-10-31T22:30")   # Friday 14:00-22:00
+    assert b["shift"]["start"] == "2025-10-31T14:00:00+01:00"
+    row = next(r for r in b["seus"] if r["equipment"] == "Compressor-1")
+    hours = queries.seu_hours(store, "Compressor-1", "electricity", date(2024, 1, 1),
+                              date(2024, 12, 31))
+    by_day = {}
+    for h in hours:
+        stamp = datetime.fromisoformat(h["hour"])
+        by_day.setdefault(stamp.date(), []).append((stamp.hour, h["energy"], h["completeness"]))
+    in_shift = total = 0.0
+    for day, items in by_day.items():
+        if day.weekday() != 4 or any(e is None or c < 1 for _, e, c in items):
+            continue
+        total += sum(e for _, e, _ in items)
+        in_shift += sum(e for hour, e, _ in items if 14 <= hour < 22)
+    day_expected = baselines.expected(store, "Compressor-1", "electricity", date(2025, 10, 31),
+                                      date(2025, 10, 31))["rows"][0]["expected"]
+    assert row["expected"] == pytest.approx(day_expected * in_shift / total, rel=1e-9)
+    # Largest deviation in kWh first.
+    compared = [abs(r["deviation_kwh"]) for r in b["seus"] if r["deviation_kwh"] is not None]
+    assert compared == sorted(compared, reverse=True)
+
+
+def test_beyond_the_data_the_last_shift_with_data_and_how_stale(demo):
+    store, _ = demo
+    b = briefing.build(store, "current", at="2026-11-24T12:00+01:00")
+    assert b["stale"] and b["shift"]["start"] == "2025-10-31T14:00:00+01:00"
+    assert b["data_end"] == "2025-11-01T00:00:00+01:00"
+    assert b["behind_h"] == pytest.approx(
+        (_utc("2026-11-24T12:00+01:00") - _utc("2025-11-01T00:00+01:00")).total_seconds() / 3600)
+
+
+def test_missing_energy_is_missing_not_zero(demo):
+    store, _ = demo
+    b = briefing.build(store, "last", at="2025-07-22T14:00")   # the steam meter's gap
+    row = next(r for r in b["seus"] if r["equipment"] == "Autoclave-1")
+    assert row["actual"] is None and row["deviation_kwh"] is None and row["completeness"] == 0
+    assert "metered" in row["missing"]
+    assert b["seus"][-1] is row                      # after every compared SEU
+    assert b["data_quality"]["missing_meters"] == ["M-Autoclave-1-ST"]
+
+
+def test_findings_in_the_shift(demo):
+    store, _ = demo
+    b = briefing.build(store, "last", at="2025-09-17T14:00")   # a spike at 10:00
+    kinds = {(f["name"], f["kind"]) for f in b["data_quality"]["findings"]}
+    assert ("M-Injection-Molding-1-EL", "outlier") in kinds
+    assert not briefing.build(store, "last", at="2025-09-17T22:00")["data_quality"]["findings"]
+
+
+def test_cli_json_and_errors(demo):
+    _, url = demo
+    run = [sys.executable, "-m", "engine.cli", "--db", url, "briefing"]
+    done = subprocess.run(run + ["--json", "--at", "2025-10-31T22:00"], capture_output=True,
+                          text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["shift"]["end"] == "2025-10-31T22:00:00+01:00" and len(result["seus"]) == 9
+    text = subprocess.run(run + ["--at", "2025-10-31T22:00"], capture_output=True, text=True)
+    assert text.returncode == 0 and "Compressor-EU-1 electricity" in text.stdout
+    for bad in (["--at", "yesterday"], ["--shift-starts", "6pm"]):
+        failed = subprocess.run(run + bad, capture_output=True, text=True)
+        assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1
+        assert failed.stderr.startswith("enms: error:")
