@@ -141,3 +141,41 @@ def test_catalog_changes_at_run_time(gas_plant):
                             "--to", "2025-01-06", "--interval", "hour", "--json", expect=0).stdout)
     assert [h["energy"] for h in hours[:3]] == [10.5, 10.5, None]
     assert hours[0]["hour"] == "2025-01-06T00:00+01:00" and len(hours) == 24
+
+
+# --- enms ask / enms chat -----------------------------------------------------------------------
+
+def test_ask_refuses_a_bad_bus_or_language_in_one_line(tmp_path):
+    line = one_line_error(enms(tmp_path, "ask", "--bus", "http://127.0.0.1:8181", "hi", expect=2))
+    assert "--bus 'http://127.0.0.1:8181': expected ws://host:port" in line
+    line = one_line_error(enms(tmp_path, "ask", "--lang", "xx-yy", "hi", expect=2))
+    assert "--lang xx-yy" in line and "en-us" in line
+
+
+def test_ask_says_when_no_bus_answers(tmp_path):
+    import socket
+    with socket.socket() as probe:       # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    line = one_line_error(enms(tmp_path, "chat", "--bus", f"ws://127.0.0.1:{port}", expect=2))
+    assert line == f"enms: error: no OVOS messagebus answers at ws://127.0.0.1:{port} (waited 5 s)"
+
+
+def test_ask_json_lines_in_process(tmp_path):
+    """One JSON object per stdin line; nothing matched is intent null and the
+    locale's not-understood line, not a crash."""
+    pytest.importorskip("ovoscope")
+    env = {**os.environ, "ENMS_DATA_DIR": str(tmp_path / "data")}
+    env.pop("ENMS_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "--db", str(tmp_path / "cli.sqlite"),
+                           "ask", "--lang", "en-us", "--json", "-"],
+                          input="what can you do\nflibber the quux\n",
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    helped, nonsense = [json.loads(line) for line in done.stdout.splitlines()]
+    assert helped["intent"] == "help" and helped["speech"]
+    assert nonsense["intent"] is None and nonsense["question"] is None
+    from engine.cli.chat import not_understood_line
+    assert nonsense["speech"] == not_understood_line("en-us") != ""
+    assert set(helped) == set(nonsense) >= {"utterance", "intent", "slots", "seu", "energy_source",
+                                            "drivers", "period", "question", "speech", "result"}

@@ -1,12 +1,19 @@
 """``enms chat`` and ``enms ask``: the OVOS skill as a text conversation.
 
-The same skill, intents and dialogs as on a voice device (one grammar): an
-in-process OVOS core (ovos-core's skill manager and intent service on a
-FakeBus, through ovoscope's MiniCroft) loads only the EnMS skill by its
-entry point; each line typed is sent as a ``recognizer_loop:utterance`` and
-what the assistant says (``speak`` / ``ovos.utterance.speak`` messages) is
-printed. A question the skill asks (a clarification) ends the turn; the next
-line answers it.
+The same skill, intents and dialogs as on a voice device (one grammar), on
+one of two buses:
+
+- by default an in-process OVOS core (ovos-core's skill manager and intent
+  service on a FakeBus, through ovoscope's MiniCroft) with only the EnMS
+  skill loaded by its entry point;
+- with ``--bus ws://host:port`` a running OVOS messagebus (a device, or
+  ovos-core as a service), reached with ovos-bus-client's MessageBusClient.
+
+Each line typed is sent as a ``recognizer_loop:utterance`` and what the
+assistant says (``speak`` / ``ovos.utterance.speak`` messages) is printed. A
+question the skill asks (a clarification) ends the turn; the next line
+answers it. When no intent matched, the line of the locale's
+``not_understood.dialog`` is printed.
 
 OVOS is imported here only when a conversation starts, so the rest of the
 ``enms`` command needs none of it.
@@ -20,6 +27,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from engine.errors import EnmsError
 
 SKILL_ID = "skill-enms.openvoiceos"
 # Stop, converse (follow-up answers), padatious high and medium confidence.
@@ -35,7 +46,8 @@ PIPELINE = [
 SPEAK = ("speak", "ovos.utterance.speak")
 UNMATCHED = ("complete_intent_failure", "ovos.intent.unmatched")
 HANDLED = ("ovos.utterance.handled",)
-NOT_UNDERSTOOD = "Sorry, I did not understand that. Say help to hear what I can do."
+DEFAULT_LANG = "en-us"
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -46,13 +58,15 @@ class Turn:
     intent: str | None = None
     question: bool = False          # the skill asked something and waits
     unmatched: bool = False
+    not_understood: str = ""        # the locale's line, said when nothing matched
     meta: list[dict] = field(default_factory=list)
     slots: dict = field(default_factory=dict)   # the intent's raw slot values
     seconds: float = 0.0
 
     @property
     def text(self) -> str:
-        return " ".join(self.speech) if self.speech else (NOT_UNDERSTOOD if self.unmatched else "")
+        return " ".join(self.speech) if self.speech else (
+            self.not_understood if self.unmatched else "")
 
     def as_dict(self) -> dict:
         enms = next((m for m in reversed(self.meta) if m), {})
@@ -65,48 +79,43 @@ class Turn:
                 "seconds": round(self.seconds, 4)}
 
 
-class Assistant:
-    """An in-process OVOS core with only the EnMS skill loaded."""
+class Conversation:
+    """Turns on an OVOS bus: send an utterance, collect what is said until
+    the skill has finished (or asks something, or nothing matched).
 
-    def __init__(self, lang: str = "en-us", database_url: str | None = None,
-                 skill_id: str = SKILL_ID, timeout: float = 60.0):
-        if database_url:
-            os.environ["ENMS_DATABASE_URL"] = database_url
-        _quiet_logs()
-        # OVOS logs to standard output; what the assistant says goes there, so
-        # its loggers (created while booting) write to standard error instead.
-        with contextlib.redirect_stdout(sys.stderr):
-            from ovos_bus_client.message import Message
-            from ovoscope import get_minicroft
-            self._Message = Message
-            self.lang = lang
-            self.timeout = timeout
-            _only_pipeline_plugins(PIPELINE)
-            started = time.perf_counter()
-            self.croft = get_minicroft([skill_id], default_pipeline=PIPELINE, lang=lang)
-            self.boot_seconds = time.perf_counter() - started
-        _quiet_logs()
-        if skill_id not in self.croft.plugin_skills:
-            self.croft.stop()
-            raise RuntimeError(f"the OVOS skill {skill_id!r} did not load: is the package "
-                               "installed with its entry point (pip install -e '.[voice]')?")
-        self.bus = self.croft.bus
+    Subclasses provide ``self.bus`` (anything with ``on``/``emit``) and
+    ``_send`` and call ``_listen`` once the bus is up.
+    """
+
+    def __init__(self, lang: str, timeout: float):
+        from ovos_bus_client.message import Message
+        self._Message = Message
+        self.lang = lang
+        self.timeout = timeout
+        self.not_understood = not_understood_line(lang)
         self._session = None
         self._turn: Turn | None = None
         self._active = 0                # skill handlers running
         self._handled = False
         self._done = threading.Event()
         self._lock = threading.RLock()
+
+    def _listen(self):
         self.bus.on("message", self._on_message)
 
-    # --- the bus ------------------------------------------------------------------------
+    def _ours(self, message) -> bool:
+        """A shared bus carries other conversations (the device's own, other
+        clients): only messages of this conversation's session count."""
+        theirs = (message.context.get("session") or {}).get("session_id")
+        ours = (self._session or {}).get("session_id", "default")
+        return theirs is None or theirs == ours
 
     def _on_message(self, raw):
         message = self._Message.deserialize(raw) if isinstance(raw, str) else raw
         kind = message.msg_type
         with self._lock:
             turn = self._turn
-            if turn is None:
+            if turn is None or not self._ours(message):
                 return
             if "session" in message.context and kind in SPEAK + HANDLED:
                 self._session = message.context["session"]
@@ -127,8 +136,8 @@ class Assistant:
                 if message.data.get("expect_response"):
                     turn.question = True
                     self._done.set()
-                # A device's audio service says when it has finished speaking;
-                # here speaking takes no time.
+                # This conversation is the audio output: printing takes no
+                # time, so speaking has ended (get_response waits for it).
                 self.bus.emit(message.forward("recognizer_loop:audio_output_end"))
             elif kind in UNMATCHED:
                 turn.unmatched = True
@@ -140,29 +149,59 @@ class Assistant:
 
     def ask(self, utterance: str) -> Turn:
         """Send one utterance; return what was said until the turn ended."""
-        turn = Turn(utterance)
+        turn = Turn(utterance, not_understood=self.not_understood)
         context = {"session": self._session} if self._session else {}
         message = self._Message("recognizer_loop:utterance",
                                 {"utterances": [utterance], "lang": self.lang}, context)
         with self._lock:
             self._turn = turn
+            # Handlers still running (one waiting in get_response for this
+            # very answer) keep counting: the turn ends when they complete.
             self._handled = False
             self._done.clear()
         started = time.perf_counter()
-        # FakeBus delivers synchronously: a handler that waits for an answer
-        # (get_response) must not block this thread.
-        threading.Thread(target=self.bus.emit, args=(message,), daemon=True).start()
+        self._send(message)
         finished = self._done.wait(self.timeout)
         turn.seconds = time.perf_counter() - started
         with self._lock:
-            self._turn = None if not turn.question else turn
+            self._turn = None
         if not finished:
             turn.speech.append("(no answer within {:.0f} s)".format(self.timeout))
-        if turn.question:
-            # Keep collecting into a fresh turn only when the next line arrives.
-            with self._lock:
-                self._turn = None
         return turn
+
+    def close(self):
+        raise NotImplementedError
+
+
+class Assistant(Conversation):
+    """An in-process OVOS core with only the EnMS skill loaded."""
+
+    def __init__(self, lang: str = DEFAULT_LANG, database_url: str | None = None,
+                 skill_id: str = SKILL_ID, timeout: float = 60.0):
+        if database_url:
+            os.environ["ENMS_DATABASE_URL"] = database_url
+        _quiet_logs()
+        # OVOS logs to standard output; what the assistant says goes there, so
+        # its loggers (created while booting) write to standard error instead.
+        with contextlib.redirect_stdout(sys.stderr):
+            super().__init__(lang, timeout)
+            from ovoscope import get_minicroft
+            _only_pipeline_plugins(PIPELINE)
+            started = time.perf_counter()
+            self.croft = get_minicroft([skill_id], default_pipeline=PIPELINE, lang=lang)
+            self.boot_seconds = time.perf_counter() - started
+        _quiet_logs()
+        if skill_id not in self.croft.plugin_skills:
+            self.croft.stop()
+            raise EnmsError(f"the OVOS skill {skill_id!r} did not load: is the package "
+                            "installed with its entry point (pip install -e '.[voice]')?")
+        self.bus = self.croft.bus
+        self._listen()
+
+    def _send(self, message):
+        # FakeBus delivers synchronously: a handler that waits for an answer
+        # (get_response) must not block this thread.
+        threading.Thread(target=self.bus.emit, args=(message,), daemon=True).start()
 
     def close(self):
         _quiet_logs()
@@ -170,6 +209,91 @@ class Assistant:
             self.croft.stop()
         except Exception:  # noqa: BLE001
             pass
+
+
+class BusAssistant(Conversation):
+    """A running OVOS messagebus (``ws://host:port[/route]``), the skill loaded
+    by the ovos-core on the other side."""
+
+    def __init__(self, url: str, lang: str = DEFAULT_LANG, timeout: float = 60.0,
+                 skill_id: str = SKILL_ID):
+        host, port, route, ssl = parse_bus_url(url)
+        _quiet_logs()
+        with contextlib.redirect_stdout(sys.stderr):
+            super().__init__(lang, timeout)
+            from ovos_bus_client import MessageBusClient
+            from pyee import EventEmitter
+            # A plain emitter calls the handlers in the order the messages
+            # arrive (the default one runs them in a thread pool, so a turn's
+            # end could be seen before its last words).
+            self.bus = MessageBusClient(host=host, port=port, route=route, ssl=ssl,
+                                        emitter=EventEmitter())
+            self.bus.run_in_thread()
+        if not self.bus.connected_event.wait(CONNECT_TIMEOUT_S):
+            self.close()
+            raise EnmsError(f"no OVOS messagebus answers at {url} "
+                            f"(waited {CONNECT_TIMEOUT_S:.0f} s)")
+        _quiet_logs()
+        self.skill_loaded = self._skill_loaded(skill_id)
+        self._listen()
+
+    def _skill_loaded(self, skill_id: str) -> bool | None:
+        """Whether the core on the bus has the skill (None: no core answered)."""
+        reply = self.bus.wait_for_response(self._Message("skillmanager.list"),
+                                           "mycroft.skills.list", timeout=5)
+        return None if reply is None else skill_id in (reply.data or {})
+
+    def _send(self, message):
+        self.bus.emit(message)
+
+    def close(self):
+        try:
+            self.bus.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def parse_bus_url(url: str) -> tuple[str, int, str, bool]:
+    """``ws://host:port[/route]`` -> (host, port, route, ssl); the route is
+    OVOS's ``/core`` unless given."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname or port is None:
+        raise EnmsError(f"--bus {url!r}: expected ws://host:port (e.g. ws://127.0.0.1:8181)")
+    return parts.hostname, port, parts.path or "/core", parts.scheme == "wss"
+
+
+def locale_languages() -> list[str]:
+    """The languages the skill has a locale folder for."""
+    from skill_enms.skill import resources_dir
+    folder = Path(resources_dir()) / "locale"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
+def not_understood_line(lang: str) -> str:
+    """The first line of the locale's ``not_understood.dialog``: what the chat
+    says when no intent matched (a device plays OVOS's own error sound)."""
+    from skill_enms.skill import resources_dir
+    folder = Path(resources_dir()) / "locale" / lang
+    for path in sorted(folder.rglob("not_understood.dialog")):
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [line for line in lines if line and not line.startswith("#")]
+        if lines:
+            return lines[0]
+    raise EnmsError(f"locale/{lang}/not_understood.dialog is missing or empty "
+                    f"(languages: {', '.join(locale_languages())})")
+
+
+def default_lang() -> str:
+    """The language of the OVOS configuration (mycroft.conf ``lang``), else en-us."""
+    try:
+        from ovos_config import Configuration
+        return str(Configuration().get("lang") or DEFAULT_LANG).lower()
+    except Exception:  # noqa: BLE001 - no OVOS configuration: the default
+        return DEFAULT_LANG
 
 
 def _only_pipeline_plugins(pipeline: list[str]) -> None:
@@ -257,13 +381,23 @@ def _to_stderr(logger):
 
 # --- the commands ----------------------------------------------------------------------------
 
-def _database(args) -> str | None:
-    return getattr(args, "db", None)
+def _open(args) -> Conversation:
+    lang = (args.lang or default_lang()).lower()
+    if lang not in locale_languages():
+        raise EnmsError(f"--lang {lang}: the skill has no locale for it "
+                        f"(languages: {', '.join(locale_languages())})")
+    if args.bus:
+        assistant = BusAssistant(args.bus, lang=lang)
+        if assistant.skill_loaded is False:
+            print(f"enms: warning: the OVOS core at {args.bus} has not loaded {SKILL_ID}",
+                  file=sys.stderr)
+        return assistant
+    return Assistant(lang=lang, database_url=getattr(args, "db", None))
 
 
 def run_ask(args) -> int:
     """``enms ask "utterance"`` (``-`` reads one utterance per line from stdin)."""
-    assistant = Assistant(lang=args.lang, database_url=_database(args))
+    assistant = _open(args)
     try:
         lines = ([line.strip() for line in sys.stdin if line.strip()]
                  if args.utterance == ["-"] else [" ".join(args.utterance)])
@@ -280,11 +414,8 @@ def run_ask(args) -> int:
 
 def run_chat(args) -> int:
     """``enms chat``: a terminal conversation; empty line, 'quit' or Ctrl-D ends it."""
-    if getattr(args, "bus", None):
-        print("enms chat: --bus (a running OVOS messagebus) is not built yet; "
-              "the in-process core is used", file=sys.stderr)
     started = time.perf_counter()
-    assistant = Assistant(lang=args.lang, database_url=_database(args))
+    assistant = _open(args)
     print(f"EnMS voice assistant ready in {time.perf_counter() - started:.1f} s; "
           "say 'help', or 'quit' to leave.", flush=True)
     try:
@@ -308,6 +439,9 @@ def run_chat(args) -> int:
 def add_arguments(ask, chat) -> None:
     """The options of ``enms ask`` and ``enms chat`` (called by engine/cli/main.py)."""
     for p in (ask, chat):
-        p.add_argument("--lang", default="en-us", help="language of the conversation (default en-us)")
+        p.add_argument("--lang", help="language of the conversation, a folder of the skill's "
+                       "locale/ (default: mycroft.conf's lang, else en-us)")
+        p.add_argument("--bus", metavar="ws://HOST:PORT",
+                       help="a running OVOS messagebus with the skill loaded "
+                       "(default: an in-process OVOS core)")
     ask.add_argument("utterance", nargs="+", help="what you would say; '-' reads one per line from stdin")
-    chat.add_argument("--bus", help="ws://host:port of a running OVOS messagebus (not built yet)")
