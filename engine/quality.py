@@ -141,7 +141,7 @@ def _site_timezone(conn) -> str:
 def _fetch(conn, query) -> np.ndarray:
     """Rows as a float array (NULL -> NaN); ts and durations are exact below 2^53."""
     rows = [tuple(r) for r in conn.execute(query)]
-    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(query.selected_columns))
 
 
 def _meter_series(conn, meter: dict, lo: int, hi: int) -> dict:
