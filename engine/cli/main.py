@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_period(rep, required=False)
     rep.add_argument("--year", type=int, help="with 'all': the year")
     rep.add_argument("--months", default="1-12", help="with 'all': a month range, e.g. 1-10")
+    rep.add_argument("--pdf", metavar="FILE", help="also write it as a PDF to sign, with charts")
     rep.set_defaults(func=cmd_report)
 
     # The voice skill as text (engine/cli/chat.py imports OVOS only when run).
@@ -273,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(sub, COMMON)
     from .users import register as register_users  # enms user
     register_users(sub, COMMON)
+    from .audit_pack import register as register_audit_pack  # enms audit-pack, enms policy
+    register_audit_pack(sub, COMMON)
 
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))
@@ -413,6 +416,9 @@ def cmd_baseline_expected(store, args):
 
 def cmd_report(store, args):
     if args.equipment == "all":
+        if args.pdf:
+            raise EnmsError("--pdf takes one SEU and period; a year of every SEU is "
+                            "'enms audit-pack --year YEAR --out DIR'")
         if args.year is None:
             raise EnmsError("'enms report all' needs --year (and optionally --months 1-10)")
         low, _, high = args.months.partition("-")
@@ -439,9 +445,15 @@ def cmd_report(store, args):
         raise EnmsError("an SEU is equipment x energy source: add --source NAME")
     first, last = period_bounds(args.period, args.first, args.last)
     report = reports.generate(store, args.equipment, args.source, first, last)
+    written = {}
+    if args.pdf:
+        from .audit_pack import write_report_pdf
+        written = write_report_pdf(store, report, args.pdf)
     if args.json:
-        return report
+        return {**report, **written}
     output.print_report(report)
+    if written:
+        output.console.print(f"PDF: {written['pdf']}", markup=False, highlight=False)
 
 
 def cmd_db(store, args):
