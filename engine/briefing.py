@@ -35,6 +35,7 @@ so new or corrected data recompute it).
 """
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -166,7 +167,14 @@ def _energy_tables(conn, source_ids) -> dict:
         names[source_id] = name
         if kind == "energy":
             energy[source_id] = column
-    return {i: (readings.table(names[i], columns[i]), energy[i]) for i in names}
+    return {i: (_table(names[i], tuple(columns[i])), energy[i]) for i in names}
+
+
+@lru_cache(maxsize=64)
+def _table(source: str, columns: tuple) -> sa.Table:
+    # One Table object per layout, so SQLAlchemy's statement cache recognises the
+    # queries (a new Table each time compiles every query afresh: ~3 ms each).
+    return readings.table(source, list(columns))
 
 
 def _meter_energy(conn, seus: list[dict], tables: dict, start: int, end: int) -> dict:
@@ -255,18 +263,18 @@ def _share(profile: dict, tz: str, day: date, start: int, end: int) -> float:
     return float((weight * inside / HOUR_S).sum() / weight.sum())
 
 
-def _rollup_stamp(conn, seus: list[dict], first: date, last: date) -> tuple:
-    """The rollup and data-quality rows the days' expected energy depends on."""
+def _rollup_stamp(conn, seus: list[dict], first: date, last: date, logged: tuple) -> tuple:
+    """The rollup rows the days' expected energy depends on, with ``logged`` (the
+    data-quality log's stamp of the days, ``_quality``): new data change it."""
     meter_ids = [m for seu in seus for m in seu["meters"]]
-    md, dd, log = s.meter_daily, s.driver_daily, s.data_quality_log
+    md, dd = s.meter_daily, s.driver_daily
     meters = conn.execute(sa.select(md.c.meter_id, md.c.day, md.c.energy, md.c.covered_s).where(
         md.c.meter_id.in_(meter_ids), md.c.day >= first, md.c.day <= last)
         .order_by(md.c.meter_id, md.c.day)).all()
     drivers = conn.execute(sa.select(dd.c.driver_id, dd.c.day, dd.c.value, dd.c.covered_s).where(
+        dd.c.driver_id.in_(sa.select(s.drivers.c.id).scalar_subquery()),   # the key's index
         dd.c.day >= first, dd.c.day <= last).order_by(dd.c.driver_id, dd.c.day)).all()
-    scanned = conn.execute(sa.select(sa.func.max(log.c.scanned_at), sa.func.count()).where(
-        log.c.day >= first, log.c.day <= last)).one()
-    return tuple(map(tuple, meters)), tuple(map(tuple, drivers)), tuple(scanned)
+    return tuple(map(tuple, meters)), tuple(map(tuple, drivers)), logged
 
 
 def _day_expected(store, seu: dict, first: date, last: date, stamp: tuple) -> dict:
@@ -383,12 +391,13 @@ def _quality(conn, first: date, last: date, start: int, end: int) -> dict:
     log = s.data_quality_log
     names = {"meter": dict(conn.execute(sa.select(s.meters.c.id, s.meters.c.name)).all()),
              "driver": dict(conn.execute(sa.select(s.drivers.c.id, s.drivers.c.name)).all())}
-    rows = conn.execute(sa.select(log.c.kind, log.c.entity_id, log.c.day, log.c.findings)
+    rows = conn.execute(sa.select(log.c.kind, log.c.entity_id, log.c.day, log.c.findings,
+                                  log.c.scanned_at)
                         .where(log.c.day >= first, log.c.day <= last)).all()
     lo = datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     hi = datetime.fromtimestamp(end, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     findings, logged = {}, defaultdict(set)
-    for kind, entity_id, day, found in rows:
+    for kind, entity_id, day, found, _ in rows:
         logged[(kind, entity_id)].add(_as_date(day))
         for f in found or []:
             if f["start"] < hi and f["end"] > lo:   # ISO UTC text sorts as time
@@ -401,7 +410,8 @@ def _quality(conn, first: date, last: date, start: int, end: int) -> dict:
     order = {"high": 0, "medium": 1, "low": 2}
     return {"findings": sorted(findings.values(),
                                key=lambda f: (order.get(f["severity"], 3), f["start"])),
-            "not_scanned": not_scanned}
+            "not_scanned": not_scanned,
+            "stamp": (len(rows), max((str(r[4]) for r in rows), default=None))}
 
 
 # --- the briefing -------------------------------------------------------------------------
@@ -461,10 +471,10 @@ def build(store, shift: str = "last", at=None, site: str | None = None,
     with store.read() as conn:
         tables = _energy_tables(conn, {seu["source_id"] for seu in seus})
         energy = _meter_energy(conn, seus, tables, start, until)
-        stamp = _rollup_stamp(conn, seus, days[0], days[-1])
+        data = _quality(conn, days[0], days[-1], start, until)
+        stamp = _rollup_stamp(conn, seus, days[0], days[-1], data.pop("stamp"))
         rows = [_seu_figures(conn, store, seu, tables, tz, start, until, energy, stamp)
                 for seu in seus]
-        data = _quality(conn, days[0], days[-1], start, until)
     open_alerts, alarms = _alerts(store, days[-1])
     compared = [r for r in rows if r["deviation_kwh"] is not None]
     compared.sort(key=lambda r: -abs(r["deviation_kwh"]))
