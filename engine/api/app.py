@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import EnmsError, InvalidName, NotFound
 from . import access, alerts, assistant, baselines, catalog, data, reports
 from .auth import FailureLimit, load_secret, token_ttl_s
-from .common import EngineJSON
+from .common import PATTERN_WORDS, EngineJSON
 
 PREFIX = "/api/v1"
 PUBLIC = {f"{PREFIX}/auth/token"}
@@ -41,9 +41,20 @@ def _where(loc) -> str:
     return ".".join(str(part) for part in loc) or "request"
 
 
+def _message(error: dict) -> str:
+    """Pydantic's message, with what a name may hold instead of a regular expression."""
+    if error.get("type") == "json_invalid":
+        return "not valid JSON"
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error.get("type") == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
+        return f"{str(error.get('input'))[:60]!r} is not a valid name: {PATTERN_WORDS[pattern]}"
+    return error.get("msg", "invalid")
+
+
 def _validation_error(request: Request, exc: RequestValidationError) -> EngineJSON:
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid")}
-              for e in exc.errors()]
+    errors = [{"loc": [part for part in e.get("loc", ())
+                       if e.get("type") != "json_invalid" or part == "body"],
+               "msg": _message(e)} for e in exc.errors()]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return _error(422, f"{_where(first['loc'])}: {first['msg']}{more}", errors=errors)
@@ -60,18 +71,18 @@ def _unexpected(request: Request, exc: Exception) -> EngineJSON:
 
 class BodyLimit:
     """Refuse a request body larger than its limit before it is read (413), and
-    a body without a declared length (411): uploads may be ``upload_bytes``,
-    anything else ``MAX_JSON_BYTES``. The server holds a client to the length
-    it declared."""
+    a chunked body without a declared length (411): uploads may be the app's
+    ``upload_limits[0]`` bytes, anything else ``MAX_JSON_BYTES``. The server
+    holds a client to the length it declared."""
 
-    def __init__(self, app, upload_bytes: int):
-        self.app, self.upload_bytes = app, upload_bytes
+    def __init__(self, app):
+        self.app = app
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
             headers = dict(scope["headers"])
-            limit = self.upload_bytes if scope["path"].startswith(f"{PREFIX}/import/") \
-                else MAX_JSON_BYTES
+            upload = scope["path"].startswith(f"{PREFIX}/import/")
+            limit = scope["app"].state.upload_limits[0] if upload else MAX_JSON_BYTES
             length = headers.get(b"content-length")
             if length is None:
                 # No length and no chunked body: no body at all.
@@ -81,8 +92,7 @@ class BodyLimit:
                 refusal = _error(400, "the Content-Length header is not a number")
             elif int(length) > limit:
                 refusal = _error(413, f"the request body ({int(length):,} bytes) is larger than "
-                                 f"{limit:,} bytes" + (" (ENMS_API_MAX_UPLOAD_MB)"
-                                                       if limit != MAX_JSON_BYTES else ""))
+                                 f"{limit:,} bytes" + (" (ENMS_API_MAX_UPLOAD_MB)" if upload else ""))
             else:
                 refusal = None
             if refusal is not None:
@@ -138,5 +148,5 @@ def create_app(store, *, jwt_secret: str | None = None, sign_in_limit: FailureLi
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(BodyLimit, upload_bytes=app.state.upload_limits[0])
+    app.add_middleware(BodyLimit)
     return app

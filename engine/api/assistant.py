@@ -40,7 +40,8 @@ class AskIn(Body):
     utterance: str = Field(min_length=1, max_length=500,
                            examples=["train baseline for natural gas Boiler-1 using outdoor "
                                      "temperature for 2024"])
-    lang: Literal["en-us", "de-de"] = "en-us"
+    lang: str = Field("en-us", pattern=r"^[a-z]{2}-[a-z]{2}$",
+                      description="a language of the skill's locale")
 
 
 class Voice:

@@ -22,6 +22,12 @@ from ..periods import parse_period, period_bounds
 
 NAME_PATTERN = r"^[^\W_][\w .+/&#-]{0,199}$"
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+PATTERN_WORDS = {
+    NAME_PATTERN: "letters, digits, spaces and . - _ / + & #, starting with a letter or "
+                  "digit, at most 200 characters",
+    IDENTIFIER_PATTERN: "lower-case letters, digits and _, starting with a letter, at most 40 "
+                        "characters",
+}
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
