@@ -15,13 +15,14 @@ import importlib.util
 import time
 from contextlib import contextmanager
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from num2words import num2words
 
 pytest.importorskip("ovoscope")
 
-from engine import Store, quality, reports  # noqa: E402
+from engine import Store, briefing, quality, reports  # noqa: E402
 from engine.cli.chat import Assistant, SKILL_ID  # noqa: E402
 from engine.demo import build_demo, train_demo_baselines  # noqa: E402
 from skill_enms import roles  # noqa: E402
@@ -411,24 +412,90 @@ def test_acknowledge_without_a_comment_keeps_the_alert_open(assistant, demo):
 @pytest.mark.parametrize("utterance", ["shift handover", "give me the briefing",
                                        "what do I need to know"])
 def test_briefing_short_first_then_detail(assistant, demo, utterance):
-    truth = reports.build(demo, "Compressor-EU-1", "electricity", *OCTOBER)
+    """The last shift with data (14:00-22:00 on October 31st), against engine.briefing."""
+    truth = briefing.build(demo, "last")
+    assert truth["stale"] and truth["shift"]["start"] == "2025-10-31T14:00:00+01:00"
     turn = say(assistant, utterance)
     assert turn.intent == "briefing"
     text = turn.text
-    assert text.startswith("The newest meter data are from October thirty-first, 2025.")
+    assert text.startswith("The newest meter data are from October thirty-first, 2025. "
+                           "Last shift, October thirty-first, 2025, fourteen hundred to "
+                           "twenty-two hundred.")
     if HAS_ALERTS:
         found = open_alerts(demo)
         critical = [a for a in found if a["severity"] == "critical"]
         assert f"{num2words(len(found)).capitalize()} open alerts, " \
                f"{num2words(len(critical))} of them critical" in text
-    # The largest loss first, with its alarm.
-    assert "In October 2025, six of nine energy uses need attention: Compressor-EU-1 " \
-           f"electricity {pct_words(truth['deviation_pct'])} percent above expected with a " \
-           "loss alarm since" in text
-    assert "No data problems in the seven days to October thirty-first, 2025." in text
+        # The drift alarms of the October evaluation, with since when.
+        alarms = {a["seu"]: a for a in truth["cusum_alarms"]}
+        eu = alarms["Compressor-EU-1 electricity"]
+        assert eu["direction"] == "up"
+        assert f"Compressor-EU-1 electricity with a loss alarm since {day_words(eu['since'])}" \
+            in text
+    outside = [r for r in truth["seus"] if r["outside_range"]]
+    assert outside, "the demo's October 31st has an SEU outside its range"
+    first = outside[0]
+    assert f"energy uses outside {'its' if len(outside) == 1 else 'their'} expected range: " \
+           f"{first['equipment']} electricity {pct_words(first['deviation_pct'])} percent " \
+           f"{'above' if first['deviation_pct'] > 0 else 'below'} expected" in text
+    assert "No data problems in this shift." in text
     assert len(text.split()) < 150       # well under a minute of speech
     more = say(assistant, "tell me more")
-    assert "Conveyor-A electricity" in more.text and "since January 2025" in more.text
+    boiler = next(r for r in truth["seus"] if r["equipment"] == "Boiler-1")
+    assert f"Boiler-1 natural gas {pct_words(boiler['deviation_pct'])} percent below expected, " \
+           f"{words(boiler['actual'])} against {words(boiler['expected'])} cubic metres " \
+           "expected" in more.text
+
+
+def test_briefing_says_missing_not_zero(assistant, demo, skill):
+    """The steam meter's gap (July 21st-25th, 2025): no figures for the autoclave."""
+    before = skill.settings.get("reference_date")
+    skill.settings["reference_date"] = "2025-07-22"   # as at the end of that day
+    try:
+        text = say(assistant, "shift handover").text
+    finally:
+        skill.settings["reference_date"] = before or ""
+    assert "Last shift, July twenty-second, 2025, fourteen hundred to twenty-two hundred." \
+        in text
+    assert "No figures for Autoclave-1 steam" in text
+    assert "Readings missing in this shift from the Autoclave-1 steam meter." in text
+    assert "Autoclave-1 steam zero" not in text
+
+
+def test_scheduled_briefing_at_the_next_shift_change(assistant, demo, skill):
+    """The skill schedules the briefing at the next shift change in the site's zone,
+    and the scheduled event speaks it on the device and schedules the next one."""
+    from datetime import datetime, timezone
+    from ovos_bus_client.message import Message
+    from skill_enms.monitoring import BRIEFING_EVENT
+    scheduled, spoken = [], []
+    assistant.bus.on("mycroft.scheduler.schedule_event",
+                     lambda m: scheduled.append(Message.deserialize(m) if isinstance(m, str)
+                                                else m))
+    assistant.bus.on("speak", lambda m: spoken.append(
+        (Message.deserialize(m) if isinstance(m, str) else m).data["utterance"]))
+    now = datetime.now(timezone.utc)
+    due = skill._schedule_briefing()
+    starts = briefing.parse_shift_starts(skill.settings.get("shift_times"))
+    assert due == briefing.next_shift_change(now, "Europe/Berlin", starts)
+    local = due.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (local.hour, local.minute) in {(6, 0), (14, 0), (22, 0)} and due > now
+    event = scheduled[-1].data
+    assert event["event"] == f"{SKILL_ID}:{BRIEFING_EVENT}"
+    assert abs(event["time"] - due.timestamp()) < 1
+    # The scheduler fires the event: the briefing is spoken, the next one scheduled.
+    scheduled.clear()
+    assistant.bus.emit(Message(event["event"], {"lang": "en-us"}))
+    assert any(s.startswith("The newest meter data are from October thirty-first, 2025. "
+                            "Last shift,") for s in spoken)
+    assert scheduled and scheduled[-1].data["event"] == event["event"]
+    # Switched off in the settings: nothing is scheduled.
+    skill.settings["briefing_at_shift_change"] = False
+    try:
+        scheduled.clear()
+        assert skill._schedule_briefing() is None and not scheduled
+    finally:
+        skill.settings["briefing_at_shift_change"] = True
 
 
 # --- roles ----------------------------------------------------------------------------------
@@ -443,7 +510,7 @@ def test_shop_floor_hears_reports_but_may_not_train(assistant, demo, skill):
                              "administrator role. This device has the shop floor role.")
         assert len(baselines.history(demo, "Boiler-1", "natural_gas")) == before
         assert "drifting down" in say(assistant, "is boiler one drifting").text
-        assert "need attention" in say(assistant, "shift handover").text
+        assert "Last shift" in say(assistant, "shift handover").text
         if HAS_ALERTS:
             refused = say(assistant, "acknowledge the boiler alert")
             assert not refused.question
