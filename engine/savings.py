@@ -109,7 +109,8 @@ def _converted(amount: float, src: dict, prefix: str = "avoided_") -> dict:
             money: amount * src["tariff_per_unit"], co2: amount * src["co2_kg_per_unit"] / 1000}
 
 
-def _seu_savings(store, seu: dict, src: dict, first: date, last: date) -> dict:
+def _seu_savings(store, seu: dict, src: dict, first: date, last: date,
+                 cumulative: bool) -> dict:
     head = {"seu": seu["name"], "equipment": seu["equipment"], "source": seu["source"],
             "unit": seu["unit"], "currency": src["currency"]}
     try:
@@ -126,11 +127,15 @@ def _seu_savings(store, seu: dict, src: dict, first: date, last: date) -> dict:
                 "note": f"savings count from {since}, the day after the baseline period"}
     try:
         period = _figures(store, seu, baseline, src, start, last)
-        cumulative = _figures(store, seu, baseline, src, since, last) if since < start \
-            else period
+        if not cumulative:
+            since_baseline = None
+        elif since < start:
+            since_baseline = _figures(store, seu, baseline, src, since, last)
+        else:
+            since_baseline = period
     except EnmsError as exc:
         return {**head, "status": "no data", "note": str(exc)}
-    return {**head, "status": "ok", "period": period, "cumulative": cumulative,
+    return {**head, "status": "ok", "period": period, "cumulative": since_baseline,
             "clipped": start != first}
 
 
@@ -174,13 +179,16 @@ def _total(items: list[dict], key: str, native: bool) -> dict:
 
 
 def compute(store, first: date | None = None, last: date | None = None, *,
-            equipment: str | None = None, source: str | None = None) -> dict:
+            equipment: str | None = None, source: str | None = None,
+            cumulative: bool = True) -> dict:
     """Savings of every SEU (or those of one equipment and/or source) over [first, last].
 
     No period: the year of the latest data, to its latest day. Returns the
     period, one entry per SEU (status 'ok' with 'period' and 'cumulative'
     figures, else the reason), totals per energy source and for the plant,
-    and what was not counted.
+    and what was not counted. ``cumulative=False`` leaves the figures since
+    the baseline out (None): each SEU's expected energy is the cost, and a
+    period after the baseline's first day would need it twice.
     """
     if first is None and last is None:
         first, last = default_period(store)
@@ -188,7 +196,7 @@ def compute(store, first: date | None = None, last: date | None = None, *,
         raise EnmsError("give both the first and the last day of the period")
     if last < first:
         raise EnmsError(f"the period ends ({last}) before it starts ({first})")
-    seus = catalog.list_entries(store, "seu")
+    all_seus = seus = catalog.list_entries(store, "seu")
     if equipment is not None and source is not None:
         seus = [catalog.get_seu(store, equipment, source)]  # NotFound lists the known SEUs
     elif equipment is not None:
@@ -200,7 +208,8 @@ def compute(store, first: date | None = None, last: date | None = None, *,
         catalog.get_energy_source(store, source)
         seus = [x for x in seus if x["source"] == source]
     sources = {x["name"]: x for x in catalog.list_entries(store, "energy source")}
-    rows = [_seu_savings(store, seu, sources[seu["source"]], first, last) for seu in seus]
+    rows = [_seu_savings(store, seu, sources[seu["source"]], first, last, cumulative)
+            for seu in seus]
     ok = [r for r in rows if r["status"] == "ok"]
     by_source = []
     for name in sorted({r["source"] for r in ok}):
@@ -211,15 +220,17 @@ def compute(store, first: date | None = None, last: date | None = None, *,
                           "tariff_per_unit": src["tariff_per_unit"],
                           "co2_kg_per_unit": src["co2_kg_per_unit"],
                           "period": _total(items, "period", native=True),
-                          "cumulative": _total(items, "cumulative", native=True)})
-    seu_keys = {(x["equipment"], x["source"]) for x in catalog.list_entries(store, "seu")}
+                          "cumulative": _total(items, "cumulative", native=True)
+                          if cumulative else None})
+    seu_keys = {(x["equipment"], x["source"]) for x in all_seus}
     outputs = [m["name"] for m in catalog.list_entries(store, "meter")
                if (m["equipment"], m["source"]) not in seu_keys]
     return {
         "period": label(first, last), "first": first, "last": last,
         "seus": rows, "by_source": by_source,
         "total": {"period": _total(ok, "period", native=False),
-                  "cumulative": _total(ok, "cumulative", native=False)},
+                  "cumulative": _total(ok, "cumulative", native=False)
+                  if cumulative else None},
         "without_baseline": [r["seu"] for r in rows if r["status"] == "no active baseline"],
         "not_counted": {"meters": outputs, "note": OUTPUT_NOTE},
         "uncertainty_note": QUADRATURE_NOTE,

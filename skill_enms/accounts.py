@@ -84,8 +84,10 @@ class AccountsMixin:
                     "when": self._say_when(period), "last": self._say_date(ref, year=True)}),
                     intent)
                 return
+            # The answer says the period only: the figures since the
+            # baseline would cost each SEU's expected energy a second time.
             result = savings.compute(self.store, period.first, period.last,
-                                     equipment=equipment, source=source)
+                                     equipment=equipment, source=source, cumulative=False)
             text, detail = self._savings_speech(result, period, equipment, source)
             self._say(message, text, intent, detail=detail,
                       seu=f"{equipment} {source}" if equipment else None,

@@ -113,6 +113,20 @@ def test_cumulative_runs_from_the_day_after_the_baseline(demo, result):
     assert inside["seus"][0]["status"] == "period within the baseline period"
 
 
+def test_period_only_gives_the_same_period_figures(demo):
+    """cumulative=False (the voice answer) leaves the since-baseline figures
+    out and changes nothing else."""
+    store, _, _ = demo
+    both = savings.compute(store, date(2025, 7, 1), OCT)
+    period_only = savings.compute(store, date(2025, 7, 1), OCT, cumulative=False)
+    assert [r["period"] for r in period_only["seus"]] == [r["period"] for r in both["seus"]]
+    assert all(r["cumulative"] is None for r in period_only["seus"])
+    assert period_only["total"]["period"] == both["total"]["period"]
+    assert period_only["total"]["cumulative"] is None
+    assert [b["period"] for b in period_only["by_source"]] == \
+        [b["period"] for b in both["by_source"]]
+
+
 def test_enms_savings_json_parses(demo, capsys):
     _, _, url = demo
     assert main(["--db", url, "savings", "--from", "2025-01-01", "--to", "2025-10-31",

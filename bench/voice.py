@@ -1,0 +1,171 @@
+"""Voice: utterance text in, spoken text out, per intent; and ``enms ask`` cold.
+
+    python bench/voice.py                      # ~30 answers per intent, 5 cold starts
+    python bench/voice.py --repeat 60 --cold 0
+    python bench/voice.py --profile savings    # cProfile of one intent's answers
+
+The demo plant is built on SQLite as a user builds it (``enms --db FILE
+demo``: Jan 2024 - Oct 2025, baselines trained). Warm: one process holds the
+in-process OVOS core of ``enms ask`` (engine/cli/chat.py's ``Assistant``:
+ovos-core's intent service and skill manager on a FakeBus, padatious, the
+EnMS skill by its entry point); every intent's utterances are answered once
+untimed (caches of the catalog and of the engine filled, as on a device that
+has been up), then ``--repeat`` times in turn, timed from the utterance
+message to the turn's end (the skill's last speak and
+``ovos.utterance.handled``). Each answer is checked: the intent the
+utterance is meant for, no clarifying question, something said. Training
+intents store a new baseline version each time (the database is thrown
+away afterwards).
+
+Cold: ``enms ask "what equipment do you track"`` as a new process, from
+start to exit with the answer printed, median of ``--cold`` runs. Padatious
+trains from scratch only the first time after an install (its cache lives
+under XDG_DATA_HOME); the runs here find the cache the warm part left.
+
+Targets (issue 5): p95 < 60 ms for report intents, < 150 ms for training,
+cold start < 3 s.
+"""
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import machine
+
+INTENTS = {
+    "seu_report": ["how did the boiler do in October", "what was the deviation for HVAC north "
+                   "in October", "how did Compressor-1 do in March",
+                   "what did conveyor A consume last month"],
+    "cusum_status": ["is boiler one drifting", "how is the trend on HVAC north",
+                     "is compressor one drifting"],
+    "data_quality": ["any sensor problems this week", "how good is the data for conveyor A",
+                     "any gaps in the hydraulic pump in may"],
+    "savings": ["how much did we save this year", "savings on natural gas in 2025",
+                "how much did boiler one save last month"],
+    "alerts": ["any alerts", "any alerts on the boiler"],
+    "list_seus": ["what equipment do you track", "list the significant energy uses"],
+    "list_drivers": ["what can I use to train boiler one", "what drivers are there"],
+    "explain_baseline": ["explain the HVAC main baseline", "what is the boiler one baseline"],
+    "train_baseline": ["train baseline for natural gas Boiler-1 using outdoor temperature "
+                       "and production count for 2024",
+                       "train a baseline for boiler one for twenty twenty four",
+                       "build the compressor one baseline for last year"],
+    "help": ["help", "what can you do"],
+    "briefing": ["shift handover", "give me the briefing"],
+}
+TRAINING = {"train_baseline"}
+TARGET_MS = {"report": 60.0, "training": 150.0}
+COLD_TARGET_S = 3.0
+
+
+def percentile(values, q):
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def build_demo(folder: str) -> dict:
+    database = os.path.join(folder, "enms.sqlite")
+    env = {**os.environ, "ENMS_DATA_DIR": folder, "ENMS_DATABASE_URL": database}
+    subprocess.run([sys.executable, "-m", "engine.cli", "--db", database, "demo"], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    os.environ.update(ENMS_DATA_DIR=folder, ENMS_DATABASE_URL=database)
+    return env
+
+
+def answer(assistant, intent: str, utterance: str):
+    turn = assistant.ask(utterance)
+    if turn.intent != intent or turn.question or turn.unmatched or not turn.text:
+        sys.exit(f"bench/voice.py: {utterance!r} answered as {turn.intent!r} "
+                 f"(question={turn.question}): {turn.text[:200]!r}")
+    return turn
+
+
+def warm(assistant, repeat: int) -> dict:
+    for intent, utterances in INTENTS.items():      # untimed: caches filled
+        for utterance in utterances:
+            answer(assistant, intent, utterance)
+    times = {intent: [] for intent in INTENTS}
+    for i in range(repeat):
+        for intent, utterances in INTENTS.items():
+            times[intent].append(answer(assistant, intent, utterances[i % len(utterances)]).seconds)
+    return times
+
+
+def cold(env: dict, runs: int) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "engine.cli", "ask",
+                               "what equipment do you track"],
+                              env=env, capture_output=True, text=True)
+        seconds.append(time.perf_counter() - started)
+        if done.returncode != 0 or "Boiler-1" not in done.stdout:
+            sys.exit(f"bench/voice.py: enms ask failed: {done.stderr[-1000:]}")
+    return seconds
+
+
+def profile(assistant, intent: str, repeat: int) -> None:
+    """cProfile of ``repeat`` answers of one intent. FakeBus delivers in the
+    sending thread, so the utterance is sent from this thread (the profiled
+    one) instead of the helper thread ``Assistant`` uses for get_response."""
+    assistant._send = assistant.bus.emit
+    utterances = INTENTS[intent]
+    for utterance in utterances:
+        answer(assistant, intent, utterance)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(repeat):
+        answer(assistant, intent, utterances[i % len(utterances)])
+    profiler.disable()
+    stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
+    stats.print_stats(40)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=30, help="timed answers per intent")
+    parser.add_argument("--cold", type=int, default=5, help="cold `enms ask` runs (0: none)")
+    parser.add_argument("--profile", choices=sorted(INTENTS), help="profile one intent instead")
+    args = parser.parse_args()
+    os.environ.setdefault("OVOS_DEFAULT_LOG_LEVEL", "ERROR")
+    print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="enms-bench-voice-") as folder:
+        env = build_demo(folder)
+        from engine.cli.chat import Assistant
+        started = time.perf_counter()
+        assistant = Assistant()
+        print(f"in-process core ready in {time.perf_counter() - started:.2f} s")
+        try:
+            if args.profile:
+                profile(assistant, args.profile, args.repeat)
+                return 0
+            times = warm(assistant, args.repeat)
+        finally:
+            assistant.close()
+        print(f"\n{'intent':<18} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'target':>8}")
+        missed = []
+        for intent, seconds in times.items():
+            p50, p95 = (percentile(seconds, q) * 1000 for q in (50, 95))
+            target = TARGET_MS["training" if intent in TRAINING else "report"]
+            mark = "" if p95 < target else "  over"
+            if mark:
+                missed.append(intent)
+            print(f"{intent:<18} {len(seconds):>4} {p50:>8.1f} {p95:>8.1f} {target:>8.0f}{mark}")
+        if args.cold:
+            runs = cold(env, args.cold)
+            median = statistics.median(runs)
+            print(f"\nenms ask cold start to answer: median {median:.2f} s of {len(runs)} "
+                  f"(min {min(runs):.2f}, max {max(runs):.2f}; target {COLD_TARGET_S:.0f} s)")
+        if missed:
+            print(f"over target: {', '.join(missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
