@@ -199,7 +199,25 @@ def _meter_energy(conn, seus: list[dict], tables: dict, start: int, end: int) ->
 
 # --- expected energy of a shift ----------------------------------------------------------
 
-def _profile(conn, store, seu: dict, tables: dict, tz: str) -> dict:
+def _baseline_stamps(conn, seus: list[dict]) -> dict:
+    """meter id -> (energy sum, covered seconds, days) of its daily rollup over the
+    baseline periods: a correction of baseline-period data changes it (one query)."""
+    periods = [(_as_date(seu["period_start"]), _as_date(seu["period_end"]))
+               for seu in seus if seu["baseline_id"] is not None]
+    meter_ids = [m for seu in seus if seu["baseline_id"] is not None for m in seu["meters"]]
+    if not periods or not meter_ids:
+        return {}
+    md = s.meter_daily
+    rows = conn.execute(sa.select(md.c.meter_id, sa.func.sum(md.c.energy),
+                                  sa.func.sum(md.c.covered_s), sa.func.count())
+                        .where(md.c.meter_id.in_(meter_ids),
+                               md.c.day >= min(p[0] for p in periods),
+                               md.c.day <= max(p[1] for p in periods))
+                        .group_by(md.c.meter_id)).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dict:
     """Share of each weekday's energy per local clock hour in the baseline period.
 
     Returns {"shares": array [7, 24] (rows sum to 1, NaN for a weekday without
@@ -207,12 +225,10 @@ def _profile(conn, store, seu: dict, tables: dict, tz: str) -> dict:
     on which every meter of the SEU covered every second count (missing is not
     zero); hours are where the readings' energy fell (``rollups.hourly``).
     """
-    key = (store.url, seu["baseline_id"], tz, tuple(seu["meters"]))
+    key = (store.url, seu["baseline_id"], tz, tuple((m, stamps.get(m)) for m in seu["meters"]))
     if key in _profiles:
         return _profiles[key]
-    first, last = seu["period_start"], seu["period_end"]
-    if isinstance(first, str):
-        first, last = date.fromisoformat(first), date.fromisoformat(last)
+    first, last = _as_date(seu["period_start"]), _as_date(seu["period_end"])
     start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
     table, column = tables[seu["source_id"]]
     rows = rollups.hourly(conn, table, "meter_id", column, list(seu["meters"]), "sum", start, end)
@@ -296,7 +312,8 @@ def _day_expected(store, seu: dict, first: date, last: date, stamp: tuple) -> di
     return out
 
 
-def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp) -> dict:
+def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp,
+                 stamps) -> dict:
     name = catalog.seu_name(seu["equipment"], seu["source"])
     kwh = seu["kwh_per_unit"]
     shift_s = end - start
@@ -323,7 +340,7 @@ def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp) 
     if days[0] <= _as_date(seu["period_end"]):
         row["missing"] = row["missing"] or "shift in the baseline period"
         return row
-    profile = _profile(conn, store, seu, tables, tz)
+    profile = _profile(conn, store, seu, tables, tz, stamps)
     per_day = _day_expected(store, seu, days[0], days[-1], stamp)
     total = np.zeros(3)
     for day in days:
@@ -473,7 +490,8 @@ def build(store, shift: str = "last", at=None, site: str | None = None,
         energy = _meter_energy(conn, seus, tables, start, until)
         data = _quality(conn, days[0], days[-1], start, until)
         stamp = _rollup_stamp(conn, seus, days[0], days[-1], data.pop("stamp"))
-        rows = [_seu_figures(conn, store, seu, tables, tz, start, until, energy, stamp)
+        stamps = _baseline_stamps(conn, seus)
+        rows = [_seu_figures(conn, store, seu, tables, tz, start, until, energy, stamp, stamps)
                 for seu in seus]
     open_alerts, alarms = _alerts(store, days[-1])
     compared = [r for r in rows if r["deviation_kwh"] is not None]
