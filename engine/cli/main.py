@@ -268,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_savings(sub, COMMON)
     from .audit import register as register_audit  # enms audit log
     register_audit(sub, COMMON)
+    from .backup import register as register_backup  # enms backup, enms restore
+    register_backup(sub, COMMON)
     from .briefing import register as register_briefing  # enms briefing
     register_briefing(sub, COMMON)
     from .serve import register as register_serve  # enms serve
