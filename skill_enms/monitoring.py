@@ -400,7 +400,7 @@ class MonitoringMixin:
             text = self._render("briefing.shift.seus.none", data)
         missing = [self._say_seu(r["equipment"], r["source"]) for r in rows
                    if r["deviation_kwh"] is None]
-        if missing:
+        if missing and compared:   # none compared: the line above says so for all
             text = sentence(text) + " " + self._render("briefing.shift.missing", {
                 "seus": self._join(missing)})
         details = []
