@@ -3,9 +3,10 @@ quality, and the shift briefing.
 
 The handlers stay thin, as in ``skill.py``: names from the slots, resolved
 against the catalog (asking when unsure), one engine call
-(``reports.build``, ``quality.period_score``), and the result spoken with
-the locale's dialogs, numbers in words. What to say is chosen here; the
-words are in ``locale/<lang>/dialog``.
+(``reports.build``, ``quality.period_score``, ``briefing.build``), and the
+result spoken with the locale's dialogs, numbers in words. What to say is
+chosen here; the words are in ``locale/<lang>/dialog``. The briefing is also
+spoken unasked at every shift change (``_schedule_briefing``).
 
 Rules the answers follow (docs/voice.md, "Trend, data quality, briefing"):
 
@@ -19,7 +20,10 @@ Rules the answers follow (docs/voice.md, "Trend, data quality, briefing"):
   reference day; periods are cut at the reference day (no data after it);
 - findings are grouped per meter or driver and kind; a spike that is also
   above rated power is one spike; a derived driver (degree days) missing
-  because its parent (outdoor temperature) is missing is not said twice.
+  because its parent (outdoor temperature) is missing is not said twice;
+- the briefing is about the last shift that ended (``engine.briefing``): the
+  SEUs outside their expected range for the shift, largest deviation in kWh
+  first, and the ones without figures named, never given as zero.
 """
 from __future__ import annotations
 
