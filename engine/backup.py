@@ -32,6 +32,7 @@ import sqlite3
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -219,7 +220,7 @@ def read_manifest(path) -> dict:
         raise _damaged(path, f"damaged or truncated: {exc}") from None
     except KeyError:
         raise _damaged(path, f"no {MANIFEST}") from None
-    except (ValueError, OSError) as exc:  # JSON, zlib and read errors
+    except (ValueError, OSError, zlib.error) as exc:  # JSON, deflate and read errors
         raise _damaged(path, f"unreadable manifest: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _damaged(path, f"{MANIFEST} is not an {FORMAT} manifest")
@@ -245,7 +246,7 @@ def _extract_payload(path: Path, manifest: dict, directory: Path) -> Path:
             while chunk := source.read(_CHUNK_BYTES):
                 digest.update(chunk)
                 handle.write(chunk)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error) as exc:
         raise _damaged(path, f"payload unreadable: {exc}") from None
     if digest.hexdigest() != manifest["payload"]["sha256"] or \
             target.stat().st_size != manifest["payload"]["bytes"]:
