@@ -30,7 +30,7 @@ def cmd_serve(store, args):
     except ImportError as exc:
         raise EnmsError(f"the HTTP API needs its extra: pip install 'enms[api]' ({exc})") from None
     if not users.has_admin(store):
-        print("enms serve: no admin user yet; nobody can sign in until one is added: "
+        print("enms serve: no admin user yet, so nobody can manage users over HTTP: "
               "enms user add NAME --role admin", file=sys.stderr)
     try:
         app = create_app(store)
