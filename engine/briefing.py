@@ -338,7 +338,7 @@ def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp,
         return row
     days = _local_days(tz, start, end)
     if days[0] <= _as_date(seu["period_end"]):
-        row["missing"] = row["missing"] or "shift in the baseline period"
+        row["missing"] = row["missing"] or "the shift is not after the baseline period"
         return row
     profile = _profile(conn, store, seu, tables, tz, stamps)
     per_day = _day_expected(store, seu, days[0], days[-1], stamp)
@@ -501,7 +501,8 @@ def build(store, shift: str = "last", at=None, site: str | None = None,
                             if energy[m][1] < until - start)
     return {
         "site": place["name"], "timezone": tz,
-        "shift": {"which": shift, "start": lo.astimezone(zone).isoformat(),
+        "shift": {"which": "last" if stale else shift, "asked": shift,
+                  "start": lo.astimezone(zone).isoformat(),
                   "end": hi.astimezone(zone).isoformat(),
                   "until": datetime.fromtimestamp(until, zone).isoformat(),
                   "hours": (until - start) / HOUR_S, "in_progress": until < end,

@@ -93,10 +93,27 @@ def test_shift_expected_is_the_day_times_the_weekday_profile(demo):
     assert compared == sorted(compared, reverse=True)
 
 
+def test_current_shift_so_far(demo):
+    store, _ = demo
+    b = briefing.build(store, "current", at="2025-10-31T18:30")
+    shift = b["shift"]
+    assert (shift["start"], shift["until"], shift["end"]) == (
+        "2025-10-31T14:00:00+01:00", "2025-10-31T18:00:00+01:00", "2025-10-31T22:00:00+01:00")
+    assert shift["in_progress"] and shift["hours"] == 4
+    hours = queries.seu_hours(store, "HVAC-Main", "electricity", date(2025, 10, 31),
+                              date(2025, 10, 31))
+    so_far = sum(h["energy"] for h in hours if "T14:00" <= h["hour"][10:16] < "T18:00")
+    row = next(r for r in b["seus"] if r["equipment"] == "HVAC-Main")
+    assert row["actual"] == pytest.approx(so_far, rel=1e-9)
+    with pytest.raises(EnmsError, match="less than an hour"):
+        briefing.build(store, "current", at="2025-10-31T14:20")
+
+
 def test_beyond_the_data_the_last_shift_with_data_and_how_stale(demo):
     store, _ = demo
     b = briefing.build(store, "current", at="2026-11-24T12:00+01:00")
     assert b["stale"] and b["shift"]["start"] == "2025-10-31T14:00:00+01:00"
+    assert (b["shift"]["which"], b["shift"]["asked"]) == ("last", "current")
     assert b["data_end"] == "2025-11-01T00:00:00+01:00"
     assert b["behind_h"] == pytest.approx(
         (_utc("2026-11-24T12:00+01:00") - _utc("2025-11-01T00:00+01:00")).total_seconds() / 3600)
