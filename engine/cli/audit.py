@@ -9,6 +9,8 @@ Days are UTC days, both ends included. ``--action baseline`` matches every
 baseline action (baseline.train, baseline.adjust); ``--action
 baseline.adjust`` only that one. No command changes or deletes a record.
 """
+from rich.markup import escape
+
 from .. import audit
 from . import output
 from .args import parse_date
@@ -33,7 +35,7 @@ def register(sub, common) -> None:
 
 
 def _short(value) -> str:
-    text = str(value)
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text if len(text) <= _CELL_CHARS else text[:_CELL_CHARS - 3] + "..."
 
 
@@ -54,7 +56,9 @@ def cmd_audit_log(store, args):
     if args.json:
         return rows
     output.print_rows([{"at (UTC)": f"{r['at']:%Y-%m-%d %H:%M:%S}", "actor": r["actor"],
-                        "action": r["action"], "entity": f"{r['entity_kind']} {r['entity']}",
-                        "change": describe_change(r["before"], r["after"]),
-                        "reason": r["reason"] or ""} for r in rows], "audit records")
+                        "action": r["action"],
+                        # Names, formulas ('[kWh/day]') and reasons are text, not markup.
+                        "entity": escape(f"{r['entity_kind']} {r['entity']}"),
+                        "change": escape(describe_change(r["before"], r["after"])),
+                        "reason": escape(r["reason"] or "")} for r in rows], "audit records")
     return None
