@@ -337,7 +337,7 @@ def _quiet_logs():
     for logger in list(LOG._loggers.values()):
         _to_stderr(logger)
     if not getattr(LOG, "_enms_quiet", False):
-        _skip_unlogged(LOG)
+        _skip_unlogged(LOG, level)
         LOG._enms_quiet = True
     if not getattr(LOG, "_enms_stderr", False):
         create = LOG.create_logger.__func__
@@ -348,16 +348,23 @@ def _quiet_logs():
         LOG._enms_stderr = True
 
 
-def _skip_unlogged(log) -> None:
+def _skip_unlogged(log, chosen: str) -> None:
     """OVOS's LOG.debug / LOG.info find their caller by walking the call stack
     (inspect.stack, 5-20 ms each) before the level is checked; below the
-    level set they return at once instead. Start-up logs some fifty lines and
-    every utterance a few."""
+    level set, or the level chosen for the commands (``chosen``: ovos-core
+    sets its configured INFO again while it boots), they return at once
+    instead. Start-up logs some fifty lines and every utterance a few."""
     import logging
 
-    def level() -> int:
-        value = log.level
+    def number(value) -> int:
         return value if isinstance(value, int) else logging.getLevelName(str(value).upper())
+
+    floor = number(chosen)
+
+    def level() -> int:
+        current = number(log.level)
+        return max(current, floor) if isinstance(current, int) and isinstance(floor, int) \
+            else current
 
     for name, threshold in (("debug", logging.DEBUG), ("info", logging.INFO)):
         original = getattr(log, name).__func__
@@ -382,6 +389,7 @@ def _to_stderr(logger):
 # --- the commands ----------------------------------------------------------------------------
 
 def _open(args) -> Conversation:
+    _quiet_logs()       # before the first OVOS import logs anything
     lang = (args.lang or default_lang()).lower()
     if lang not in locale_languages():
         raise EnmsError(f"--lang {lang}: the skill has no locale for it "
