@@ -38,6 +38,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from . import audit
 from .errors import EnmsError
 from .store import HEAD_REVISION
 
@@ -305,13 +306,14 @@ def _postgres_restore(store, payload: Path) -> None:
             "--exit-on-error", str(payload))
 
 
-def restore(store, path, force: bool = False) -> dict:
+def restore(store, path, force: bool = False, actor: str | None = None) -> dict:
     """Replace the database's content with a backup; returns the manifest.
 
     Refuses a database holding data unless ``force``; refuses a damaged file,
     one of another database kind or of a newer schema before changing
     anything. After restoring, every table's rows are checked against the
-    manifest, then the schema is upgraded to the newest migration.
+    manifest, the schema is upgraded to the newest migration, and the restore
+    is appended to the (restored) audit trail: who restored which backup.
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -340,4 +342,11 @@ def restore(store, path, force: bool = False) -> dict:
                         f"{len(differ)} tables ({', '.join(differ[:5])}): do not use this "
                         "database; restore again from another backup")
     store.upgrade()
+    with store.begin() as conn:
+        audit.record(conn, actor, "database.restore", "backup", path.name,
+                     before={"rows_replaced": sum(held.values())},
+                     after={"created_at": manifest["created_at"],
+                            "schema_revision": revision,
+                            "sha256": manifest["payload"]["sha256"],
+                            "rows": sum(t["rows"] for t in manifest["tables"].values())})
     return manifest

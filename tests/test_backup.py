@@ -31,6 +31,17 @@ def _checksums(store) -> dict:
         return backup.table_checksums(conn)
 
 
+def _restored_as_backed_up(restored, manifest: dict, original_log: list[dict]) -> dict:
+    """Check every table against the backup, the audit trail up to the record
+    restore appends; returns that record."""
+    found = _checksums(restored)
+    assert {t: c for t, c in found.items() if t != "audit_log"} == \
+        {t: c for t, c in manifest["tables"].items() if t != "audit_log"}
+    *kept, restored_record = audit.log(restored)
+    assert _same(kept, original_log)
+    return restored_record
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def filled(request, tmp_path_factory):
     """(backend, store, a backup file of it) for a plant with a year of readings,
@@ -72,13 +83,16 @@ def test_the_manifest_holds_every_table_and_the_schema(filled):
 
 def test_restore_into_an_empty_database_gives_equal_content_and_the_same_reports(filled, empty):
     _, store, out, manifest = filled
-    assert backup.restore(empty, out) == manifest
-    assert _checksums(empty) == _checksums(store)
+    assert backup.restore(empty, out, actor="it.admin") == manifest
+    record = _restored_as_backed_up(empty, manifest, audit.log(store))
+    assert (record["actor"], record["action"], record["entity"], record["before"]) == \
+        ("it.admin", "database.restore", "plant.enmsbak", {"rows_replaced": 0})
+    assert (record["after"]["sha256"], record["after"]["rows"]) == (
+        manifest["payload"]["sha256"], sum(t["rows"] for t in manifest["tables"].values()))
     assert _same(reports.stored(empty, *COMPRESSOR), reports.stored(store, *COMPRESSOR))
     assert _same(reports.build(empty, *COMPRESSOR, *JANUARY),
                  reports.build(store, *COMPRESSOR, *JANUARY))
     assert _same(baselines.history(empty, *COMPRESSOR), baselines.history(store, *COMPRESSOR))
-    assert _same(audit.log(empty), audit.log(store))
     # The restored audit trail is as append-only as the original.
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with empty.begin() as conn:
@@ -88,7 +102,8 @@ def test_restore_into_an_empty_database_gives_equal_content_and_the_same_reports
         conn.exec_driver_sql("UPDATE electricity_readings SET consumption_kwh = consumption_kwh "
                              "+ 1 WHERE ts = (SELECT min(ts) FROM electricity_readings)")
     changed = _checksums(empty)
-    assert [t for t in changed if changed[t] != manifest["tables"][t]] == ["electricity_readings"]
+    assert [t for t in changed if changed[t] != manifest["tables"][t]] == \
+        ["audit_log", "electricity_readings"]  # the trail holds the restore itself
 
 
 def test_restore_refuses_a_database_with_data_unless_forced(filled, empty, capsys):
@@ -104,7 +119,8 @@ def test_restore_refuses_a_database_with_data_unless_forced(filled, empty, capsy
     assert main(["--db", url, "restore", str(out), "--force", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == \
         sum(t["rows"] for t in manifest["tables"].values())
-    assert _checksums(empty) == manifest["tables"]
+    record = _restored_as_backed_up(empty, manifest, audit.log(store))
+    assert record["before"]["rows_replaced"] > 0
     assert [m["name"] for m in catalog.list_entries(empty, "meter")] == \
         ["M-Boiler-1-NG", "M-Compressor-1"]
 
