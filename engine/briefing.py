@@ -43,8 +43,8 @@ import sqlalchemy as sa
 
 from . import alerts, baselines, catalog, readings, rollups, schema as s
 from .errors import EnmsError
-from .localtime import (DAY_S, day_bounds, day_from_number, day_length_s, local_offsets,
-                        offset_segments)
+from .localtime import (DAY_S, day_bounds, day_from_number, day_length_s, day_number,
+                        local_offsets, offset_segments)
 
 DEFAULT_SHIFT_STARTS = ("06:00", "14:00", "22:00")
 SHIFTS = ("last", "current")
@@ -217,13 +217,25 @@ def _baseline_stamps(conn, seus: list[dict]) -> dict:
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
+def _flagged_days(conn, seu: dict, first: date, last: date) -> list[int]:
+    """Day numbers on which the data-quality log flags a reading of the SEU's meters."""
+    log = s.data_quality_log
+    rows = conn.execute(sa.select(log.c.day, log.c.findings).where(
+        log.c.kind == "meter", log.c.entity_id.in_(list(seu["meters"])),
+        log.c.day >= first, log.c.day <= last)).all()
+    return sorted({day_number(_as_date(day)) for day, found in rows
+                   if any(f["kind"] in baselines.DATA_QUALITY_EXCLUDES for f in found or [])})
+
+
 def _profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dict:
     """Share of each weekday's energy per local clock hour in the baseline period.
 
     Returns {"shares": array [7, 24] (rows sum to 1, NaN for a weekday without
-    a complete day), "days": complete days used per weekday}. Only local days
-    on which every meter of the SEU covered every second count (missing is not
-    zero); hours are where the readings' energy fell (``rollups.hourly``).
+    a usable day), "days": days used per weekday}. A local day counts when
+    every meter of the SEU covered every second of it (missing is not zero)
+    and the data-quality log flags none of its readings as a baseline would
+    leave them out (``baselines.DATA_QUALITY_EXCLUDES``: a spike would bend
+    its hour); hours are where the readings' energy fell (``rollups.hourly``).
     """
     key = (store.url, seu["baseline_id"], tz, tuple((m, stamps.get(m)) for m in seu["meters"]))
     if key in _profiles:
@@ -243,7 +255,8 @@ def _profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dic
     index = np.searchsorted(days, day)
     metered = np.bincount(index, weights=np.where(np.isnan(value), 0.0, covered),
                           minlength=len(days))
-    complete = np.isclose(metered, need)[index] & ~np.isnan(value)
+    usable = np.isclose(metered, need) & ~np.isin(days, _flagged_days(conn, seu, first, last))
+    complete = usable[index] & ~np.isnan(value)
     weekday = (day + 3) % 7        # 1970-01-01 was a Thursday (Monday = 0)
     energy = np.zeros((7, 24))
     np.add.at(energy, (weekday[complete], hour[complete]), value[complete])
@@ -251,8 +264,7 @@ def _profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dic
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(totals > 0, energy / totals, np.nan)
     used = np.zeros(7, dtype=int)
-    whole = days[np.isclose(metered, need)]
-    np.add.at(used, (whole + 3) % 7, 1)
+    np.add.at(used, (days[usable] + 3) % 7, 1)
     result = {"shares": shares, "days": used.tolist()}
     if len(_profiles) >= _MEMO_MAX:
         _profiles.clear()
