@@ -200,8 +200,9 @@ def _meter_energy(conn, seus: list[dict], tables: dict, start: int, end: int) ->
 # --- expected energy of a shift ----------------------------------------------------------
 
 def _baseline_stamps(conn, seus: list[dict]) -> dict:
-    """meter id -> (energy sum, covered seconds, days) of its daily rollup over the
-    baseline periods: a correction of baseline-period data changes it (one query)."""
+    """meter id -> (energy sum, covered seconds, days) of its daily rollup, and its
+    data-quality log rows and last scan, over the baseline periods: a correction
+    or a new scan of baseline-period data changes it (two queries)."""
     periods = [(_as_date(seu["period_start"]), _as_date(seu["period_end"]))
                for seu in seus if seu["baseline_id"] is not None]
     meter_ids = [m for seu in seus if seu["baseline_id"] is not None for m in seu["meters"]]
@@ -214,7 +215,13 @@ def _baseline_stamps(conn, seus: list[dict]) -> dict:
                                md.c.day >= min(p[0] for p in periods),
                                md.c.day <= max(p[1] for p in periods))
                         .group_by(md.c.meter_id)).all()
-    return {r[0]: tuple(r[1:]) for r in rows}
+    log = s.data_quality_log
+    scans = dict((r[0], tuple(map(str, r[1:]))) for r in conn.execute(
+        sa.select(log.c.entity_id, sa.func.count(), sa.func.max(log.c.scanned_at))
+        .where(log.c.kind == "meter", log.c.entity_id.in_(meter_ids),
+               log.c.day >= min(p[0] for p in periods), log.c.day <= max(p[1] for p in periods))
+        .group_by(log.c.entity_id)))
+    return {r[0]: (*r[1:], scans.get(r[0])) for r in rows}
 
 
 def _flagged_days(conn, seu: dict, first: date, last: date) -> list[int]:
