@@ -3,7 +3,8 @@ data, stored, listed, acknowledged with a comment, and sent to notifiers.
 
 ``evaluate(store, first, last)`` works on the calendar months that the dates
 touch. For each SEU with an active baseline and each of those months after
-the baseline period it builds the period report (``reports.build``) and
+the baseline period it takes the period report (``reports.run``, the batch
+path: one computation per SEU for the whole range) and
 raises
 
 - ``significant_deviation`` when the month's actual energy lies outside the
@@ -209,6 +210,16 @@ def _cusum_condition(seu: dict, r: dict) -> dict | None:
 
 
 def _report_conditions(store, months, today: date, skipped: list) -> list[dict]:
+    """Conditions from the period reports of every SEU and month: whole months
+    through the batch path (``reports.run``, one computation per SEU and
+    year), a month the baseline period ends in (its remaining days) one by one."""
+    months = [m for m in months if m[0] <= today]  # not the future
+    built, why_not = {}, {}
+    for year in sorted({m[0].year for m in months}):
+        span = [m[0].month for m in months if m[0].year == year]
+        done = reports.run(store, year, (span[0], span[-1]), save=False)
+        built.update({(r["seu"], r["period"]): r for r in done["reports"]})
+        why_not.update({(x["seu"], x["period"]): x["reason"] for x in done["skipped"]})
     out = []
     for seu in catalog.list_entries(store, "seu"):
         try:
@@ -222,12 +233,19 @@ def _report_conditions(store, months, today: date, skipped: list) -> list[dict]:
             first = max(month_first, after)   # a month the baseline period ends in: the rest
             if first > month_last or first > today:
                 continue                      # the baseline period itself, or the future
-            try:
-                r = reports.build(store, seu["equipment"], seu["source"], first, month_last)
-            except EnmsError as exc:
-                skipped.append({"subject": seu["name"], "period": label(first, month_last),
-                                "reason": str(exc)})
+            period = label(first, month_last)
+            r = built.get((seu["name"], period))
+            if r is None and first == month_first:
+                skipped.append({"subject": seu["name"], "period": period,
+                                "reason": why_not.get((seu["name"], period), "not reported")})
                 continue
+            if r is None:
+                try:
+                    r = reports.build(store, seu["equipment"], seu["source"], first, month_last)
+                except EnmsError as exc:
+                    skipped.append({"subject": seu["name"], "period": period,
+                                    "reason": str(exc)})
+                    continue
             for make in (_deviation_condition, _cusum_condition):
                 condition = make(seu, r)
                 if condition is not None:

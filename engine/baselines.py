@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import audit, catalog, changepoint, quality, queries, regression, schema as s
+from . import audit, catalog, changepoint, cusum, quality, queries, regression, schema as s
 from .errors import EnmsError, NotFound
 from .periods import label
 
@@ -517,10 +517,12 @@ def expected(store, equipment: str, source: str, first: date, last: date,
     listed. Deviation = actual - expected (negative: savings). Each of ``rows``
     (one per interval) carries its own prediction interval, ``lower`` to ``upper``.
 
-    groups: 'week' or 'month' adds ``groups``: per calendar group of rows its
-    actual and expected totals and the standard deviation [energy] of its
-    prediction (noise, autocorrelation and leverage, as for the period total),
-    for CUSUM alarms.
+    groups: 'week', 'month' or both, e.g. ('week', 'month'), adds ``groups``:
+    {grouping: [...]}, per calendar group of rows its actual and expected
+    totals, the standard deviation [energy] of its prediction (noise,
+    autocorrelation and leverage, as for the period total), its (1 - alpha)
+    prediction interval ``lower`` to ``upper``, and ``z``, its residual
+    standardised given the earlier groups, for CUSUM alarms (``_grouped``).
     """
     baseline = get(store, equipment, source, version)
     spec = baseline["spec"]
@@ -549,7 +551,8 @@ def expected(store, equipment: str, source: str, first: date, last: date,
              "upper": float(hi * static["scale"] + static["add"])}
             for a, b, e, p, lo, hi in zip(frame.starts, frame.ends, frame.energy,
                                           prediction.expected, prediction.lower, prediction.upper)]
-    grouped = _grouped(ols, X, frame, rows, static["scale"], groups, alpha) if groups else None
+    grouped = _grouped(ols, X, frame, rows, static["scale"], groups,
+                       prediction.t_quantile) if groups else None
     fsu = None
     if savings_fraction and np.isfinite(savings_fraction) and savings_fraction != 0:
         fsu = regression.fractional_savings_uncertainty(ols, frame.n, abs(savings_fraction), alpha)
@@ -566,22 +569,66 @@ def expected(store, equipment: str, source: str, first: date, last: date,
     }
 
 
-def _grouped(ols, X, frame: Frame, rows: list[dict], scale: float, groups: str,
-             alpha: float) -> list[dict]:
-    """Totals and prediction standard deviations per week or month of rows."""
-    if groups not in ("week", "month"):
-        raise EnmsError(f"unknown grouping {groups!r} (use week or month)")
-    keys = _interval_keys(frame.starts, groups)
-    out = []
-    for key in dict.fromkeys(keys):
-        index = [i for i, k in enumerate(keys) if k == key]
-        part = regression.predict(ols, X[index], alpha=alpha)
-        out.append({"start": rows[index[0]]["start"], "end": rows[index[-1]]["end"],
-                    "intervals": len(index),
-                    "actual": float(sum(rows[i]["actual"] for i in index)),
-                    "expected": float(sum(rows[i]["expected"] for i in index)),
-                    "sd": part.total_half_width / part.t_quantile * scale})
+GROUPINGS = ("week", "month")
+
+
+def _grouped(ols, X, frame: Frame, rows: list[dict], scale: float, groups, t: float) -> dict:
+    """Totals, prediction intervals and standardised innovations per calendar
+    week or month of rows: {grouping: [group, ...]}.
+
+    Each group holds its actual and expected totals [energy], the standard
+    deviation ``sd`` of its prediction error (noise, autocorrelation and
+    leverage, as ``regression.predict`` gives for a period total), ``lower``
+    and ``upper`` (expected -+ t sd), and ``z``: its residual standardised
+    given the earlier groups (``cusum.innovations``), for CUSUM alarms.
+    """
+    names = (groups,) if isinstance(groups, str) else tuple(groups)
+    unknown = [g for g in names if g not in GROUPINGS]
+    if unknown:
+        raise EnmsError(f"unknown grouping {unknown[0]!r} (use week or month)",
+                        code="unknown_grouping", params={"name": unknown[0]})
+    out = {}
+    for name in names:
+        keys = _interval_keys(frame.starts, name)
+        order = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+        member = np.array([order[k] for k in keys])
+        cov = _group_covariance(ols, X, member, len(order)) * scale ** 2
+        sd = np.sqrt(np.diag(cov))
+        actual = np.bincount(member, weights=[r["actual"] for r in rows], minlength=len(order))
+        expected = np.bincount(member, weights=[r["expected"] for r in rows],
+                               minlength=len(order))
+        z = cusum.innovations(actual - expected, cov)
+        first = np.searchsorted(member, np.arange(len(order)))
+        last = np.searchsorted(member, np.arange(len(order)), side="right") - 1
+        out[name] = [{"start": rows[a]["start"], "end": rows[b]["end"], "intervals": int(b - a + 1),
+                      "actual": float(act), "expected": float(exp), "sd": float(s_),
+                      "lower": float(exp - t * s_), "upper": float(exp + t * s_), "z": float(z_)}
+                     for a, b, act, exp, s_, z_ in zip(first, last, actual, expected, sd, z)]
     return out
+
+
+def _group_covariance(ols, X, member: np.ndarray, n_groups: int) -> np.ndarray:
+    """Covariance [energy^2] of the prediction errors of group totals.
+
+    The row errors are the model's noise, AR(1) with the baseline's lag-1
+    autocorrelation rho > 0 (else independent), plus the error of the fitted
+    coefficients, shared by every row, with the leverage inflated by
+    (1 + rho) / (1 - rho) (ASHRAE Guideline 14 Annex B): the terms of
+    ``regression.predict`` for one total, here for every pair of groups.
+    Rows are consecutive intervals in time order.
+    """
+    rows = np.asarray(X, dtype=float).reshape(len(member), len(ols.driver_means))
+    rho = max(ols.autocorrelation_lag1, 0.0)
+    inflation = (1 + rho) / (1 - rho)
+    indicator = np.zeros((n_groups, len(member)))
+    indicator[member, np.arange(len(member))] = 1.0
+    lag = np.abs(np.subtract.outer(np.arange(len(member)), np.arange(len(member))))
+    noise = indicator @ (rho ** lag if rho > 0 else np.eye(len(member))) @ indicator.T
+    centred = indicator @ (rows - np.array(ols.driver_means))  # per group: sum of x - mean
+    counts = indicator.sum(axis=1)
+    parameters = np.outer(counts, counts) / ols.n \
+        + centred @ np.array(ols.xtx_inv)[1:, 1:] @ centred.T
+    return ols.sigma2 * (noise + inflation * parameters)
 
 
 def _check_rollups_unchanged(store, spec: dict) -> None:

@@ -19,11 +19,13 @@ an alarm when C+ > h (energy above the baseline: a loss, e.g. a leak or
 fouling) or C- > h (below: savings). After an alarm the side restarts from 0,
 so a lasting shift alarms again. k = 0.5 and h = 5 detect a one-sigma shift
 after about 10 intervals on average, and give a false alarm about once every
-465 in-control intervals (two-sided; Montgomery Table 9.3).
+465 in-control intervals (two-sided; Montgomery Table 9.3), provided the z
+are independent N(0, 1): ``innovations`` makes them so for the correlated
+prediction errors of a fitted baseline (docs/methods.md, section 11).
 
 >>> running([10.0, 12.0, 9.0], [10.0, 10.0, 10.0]).tolist()
 [0.0, 2.0, 1.0]
->>> tabular(np.array([0.0, 3.0, 3.0]), k=0.5, h=5.0).alarms
+>>> tabular(np.array([0.0, 3.0, 3.5]), k=0.5, h=5.0).alarms
 ((2, 'up'),)
 """
 from dataclasses import dataclass
@@ -89,6 +91,28 @@ def tabular(z, k: float = DEFAULT_K, h: float = DEFAULT_H) -> Tabular:
             alarms.append((i, "down"))
             c_down = 0.0
     return Tabular(upper, lower, tuple(alarms), k, h)
+
+
+def innovations(residuals, covariance) -> np.ndarray:
+    """Residuals standardised given the earlier ones [-]: the innovations
+    z = L^-1 e of the residuals e with covariance C = L L' (Cholesky).
+
+    z_t is (e_t - E[e_t | e_1 .. e_t-1]) / sd(e_t | e_1 .. e_t-1): each
+    depends only on residuals up to its own interval, so a prefix gives the
+    same values, and z is independent N(0, 1) when the residuals are
+    multivariate normal with covariance C. A tabular CUSUM assumes
+    independent z; prediction errors of an estimated model are not, as the
+    error of the fitted coefficients is shared by every interval, and with
+    residuals merely divided by their sd this common offset shortens the
+    in-control run length (Jones, Champ and Rigdon, Technometrics 46, 2004).
+    With a diagonal C this is ``standardise``.
+
+    >>> innovations([2.0, 2.0], [[4.0, 2.0], [2.0, 4.0]]).round(3).tolist()
+    [1.0, 0.577]
+    """
+    residuals = np.asarray(residuals, dtype=float)
+    lower = np.linalg.cholesky(np.asarray(covariance, dtype=float))
+    return np.linalg.solve(lower, residuals) if residuals.size else residuals
 
 
 def standardise(actual, expected, sigma) -> np.ndarray:

@@ -18,9 +18,9 @@ report is kept, marked superseded, so what was reported stays on record.
 
 ``build`` computes one report; ``run`` (and ``generate_all``) every SEU x month
 of a range, reading each SEU's data once: one expected-energy computation per
-SEU over the whole range for the CUSUM (weekly groups) and one for the monthly
-totals (monthly groups), one read per driver, output meter and data-quality
-log, sliced per month. The sliced figures equal those of ``build`` month by
+SEU from the reporting start, grouped by week (the CUSUM) and by month (the
+monthly totals and their intervals), one read per driver, output meter and
+data-quality log, sliced per month. The sliced figures equal those of ``build`` month by
 month (tests/test_reports.py checks it).
 """
 from bisect import bisect_left, bisect_right
@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import audit, baselines, catalog, cusum, data_quality as dq, quality, queries, regression, \
+from . import audit, baselines, catalog, cusum, data_quality as dq, quality, queries, \
     schema as s
 from .errors import EnmsError, NotFound
 from .periods import label, parse_period
@@ -266,18 +266,19 @@ class _Trend:
     and cut at any later day: a prefix of the running sum and of the tabular
     CUSUM is the same as computing them on the shorter range (both run forward)."""
 
-    def __init__(self, trend: dict, start: date):
+    def __init__(self, trend: dict, start: date, k: float, h: float):
         self.start = start
         self.rows = trend["rows"]
         self.row_ends = [r["end"] for r in self.rows]
         self.running = cusum.running([r["actual"] for r in self.rows],
                                      [r["expected"] for r in self.rows])
-        self.groups = trend["groups"]
+        self.groups = trend["groups"][CUSUM_GROUP]
         # A group counts once its last row and its calendar week (month) have ended.
         self.group_ends = [max(g["end"], _group_end(g["start"], CUSUM_GROUP))
                            for g in self.groups]
-        self.tabular = cusum.tabular([(g["actual"] - g["expected"]) / g["sd"]
-                                      for g in self.groups])
+        # Innovations: each week's residual standardised given the earlier weeks,
+        # so the shared error of the baseline's coefficients does not accumulate.
+        self.tabular = cusum.tabular([g["z"] for g in self.groups], k=k, h=h)
         # Index of the last row of each calendar month, for the monthly CUSUM values.
         self.month_last = {}
         for i, row in enumerate(self.rows):
@@ -371,8 +372,12 @@ def _compose(reader: _Reader, ctx: _Seu, result: dict, trend: _Trend, first: dat
 
 
 def build(store, equipment: str, source: str, first: date, last: date,
-          version: int | None = None) -> dict:
-    """The report of one SEU over [first, last] (not stored; see ``generate``)."""
+          version: int | None = None, k: float = cusum.DEFAULT_K,
+          h: float = cusum.DEFAULT_H) -> dict:
+    """The report of one SEU over [first, last] (not stored; see ``generate``).
+
+    k, h: reference value and decision interval of the tabular CUSUM [-].
+    """
     reader = _Reader(store, first, last, direct=True)
     ctx = _seu(store, reader, equipment, source, version)
     _check_after_baseline(ctx, first, last)
@@ -380,19 +385,17 @@ def build(store, equipment: str, source: str, first: date, last: date,
     result = baselines.expected(store, equipment, source, first, last, v, alpha=ALPHA)
     trend = baselines.expected(store, equipment, source, ctx.start, last, v, alpha=ALPHA,
                                groups=CUSUM_GROUP)
-    return _compose(reader, ctx, result, _Trend(trend, ctx.start), first, last)
+    return _compose(reader, ctx, result, _Trend(trend, ctx.start, k, h), first, last)
 
 
 # --- many months at once ------------------------------------------------------------------
 
-def _month_result(months: dict, group: dict, first: date, last: date, interval: str,
-                  t: float) -> dict:
+def _month_result(months: dict, group: dict, first: date, last: date, interval: str) -> dict:
     """One month's figures from a monthly-grouped computation over a longer range:
     the same rows, so the same totals and prediction interval as computing the
-    month alone (its standard deviation times the same t-quantile)."""
+    month alone."""
     expected, actual = group["expected"], group["actual"]
-    half = t * group["sd"]
-    lower, upper = expected - half, expected + half
+    lower, upper = group["lower"], group["upper"]
     deviation = actual - expected
     return {"expected": expected, "lower": lower, "upper": upper, "actual": actual,
             "deviation": deviation,
@@ -403,7 +406,8 @@ def _month_result(months: dict, group: dict, first: date, last: date, interval: 
             "excluded": [x for x in months["excluded"] if first <= x["interval"] <= last]}
 
 
-def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list) -> list:
+def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list, k: float,
+                h: float) -> list:
     """The expected energy of one SEU for every month of ``periods``, computed once
     over the range. Returns (first, last, figures, trend) per month to compose;
     months that cannot be reported go to ``skipped``. A model whose intervals a
@@ -425,36 +429,32 @@ def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list) -> li
     if interval not in SLICEABLE_INTERVALS:
         for first, last in todo:
             try:
-                out.append(build(store, equipment, source, first, last, v))
+                out.append(build(store, equipment, source, first, last, v, k, h))
             except EnmsError as exc:
                 skip(first, last, str(exc))
         return []
-    span_first, span_last = todo[0][0], todo[-1][1]
-    try:
-        trend = baselines.expected(store, equipment, source, ctx.start, span_last, v,
-                                   alpha=ALPHA, groups=CUSUM_GROUP)
-        months = baselines.expected(store, equipment, source, span_first, span_last, v,
-                                    alpha=ALPHA, groups="month")
+    try:  # one computation from the reporting start: weeks for the CUSUM, months to report
+        computed = baselines.expected(store, equipment, source, ctx.start, todo[-1][1], v,
+                                      alpha=ALPHA, groups=(CUSUM_GROUP, "month"))
     except EnmsError as exc:
         for first, last in todo:
             skip(first, last, str(exc))
         return []
-    # The t-quantile of the prediction interval (regression.predict's).
-    t = regression._t_quantile(ctx.baseline["statistics"]["df_resid"], 1 - ALPHA / 2)
-    trend = _Trend(trend, ctx.start)
-    by_month = {g["start"].replace(day=1): g for g in months["groups"]}
+    trend = _Trend(computed, ctx.start, k, h)
+    by_month = {g["start"].replace(day=1): g for g in computed["groups"]["month"]}
     jobs = []
     for first, last in todo:
         group = by_month.get(first)
         if group is None:
             skip(first, last, f"no {interval} with complete energy and driver data")
             continue
-        jobs.append((first, last, _month_result(months, group, first, last, interval, t), trend))
+        jobs.append((first, last, _month_result(computed, group, first, last, interval), trend))
     return jobs
 
 
 def run(store, year: int, months: tuple[int, int] = (1, 12), generated_by: str | None = None,
-        seus: list[tuple[str, str]] | None = None, save: bool = True) -> dict:
+        seus: list[tuple[str, str]] | None = None, save: bool = True,
+        k: float = cusum.DEFAULT_K, h: float = cusum.DEFAULT_H) -> dict:
     """Every SEU (or the given (equipment, source) pairs) x every month of the
     range: built, stored in one transaction, and returned.
 
@@ -483,7 +483,7 @@ def run(store, year: int, months: tuple[int, int] = (1, 12), generated_by: str |
                         for p in periods]
     # Expected energy first: computing it may scan days missing from the
     # data-quality log, which the reports then read.
-    jobs = [(ctx, _seu_months(store, ctx, periods, out, skipped)) for ctx in contexts]
+    jobs = [(ctx, _seu_months(store, ctx, periods, out, skipped, k, h)) for ctx in contexts]
     reader.prefetch_quality([key for ctx in contexts for key in ctx.inputs])
     for ctx, months_of_seu in jobs:
         for first, last, result, trend in months_of_seu:

@@ -191,7 +191,7 @@ def test_enms_alerts_command(store, plant, capsys, monkeypatch):
 
 # --- the demo factory -----------------------------------------------------------------------
 
-PERIOD = (date(2025, 2, 1), date(2025, 7, 31))
+PERIOD = (date(2025, 2, 1), date(2025, 8, 31))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -212,13 +212,16 @@ def test_demo_effects_and_faults_raise_the_right_alerts(demo):
         result = alerts.evaluate(store, *PERIOD, notifiers=[hook])
         sent = len(received)
     new = result["new"]
-    assert result["months"] == ["2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]
+    assert result["months"] == ["2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07",
+                                "2025-08"]
     assert result["skipped"] == []
 
     # The air leak (step from 2025-04-14) and the coil fouling (from 2025-06-01):
-    # CUSUM alarms and significant deviations above the baseline, in time.
+    # CUSUM alarms and significant deviations above the baseline, in time (the
+    # fouling within 2 months in 10 of 25 generated plants, within 3 in most:
+    # docs/methods.md section 11).
     effects = {e["type"]: e for e in truth["effects"]}
-    for effect, within_months in (("step", 1), ("degradation", 2)):
+    for effect, within_months in (("step", 1), ("degradation", 3)):
         seu = effects[effect]["seu"].replace("/", " ")
         start = date.fromisoformat(effects[effect]["start"])
         mine = [a for a in new if a["subject"] == seu]
@@ -235,7 +238,7 @@ def test_demo_effects_and_faults_raise_the_right_alerts(demo):
         assert all(a["seu"] == seu and a["subject_kind"] == "seu" for a in mine)
     leak = [a for a in new if a["subject"] == "Compressor-EU-1 electricity"
             and a["kind"] == "significant_deviation"]
-    assert {a["period"] for a in leak} == {"2025-04", "2025-05", "2025-06", "2025-07"}
+    assert {a["period"] for a in leak} == {"2025-04", "2025-05", "2025-06", "2025-07", "2025-08"}
     may = _only(leak, period="2025-05")
     assert may["severity"] == "critical" and may["evidence"]["deviation_pct"] >= 10
     assert may["evidence"]["actual"] > may["evidence"]["upper"]

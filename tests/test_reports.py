@@ -1,10 +1,13 @@
 """Period reports on the demo factory: figures, CUSUM alarms and storage."""
 from datetime import date, timedelta
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from conftest import BACKENDS, demo_database
-from engine import baselines, reports
+from engine import baselines, catalog, cusum, reports
 from engine.demo import train_demo_baselines
 
 
@@ -35,26 +38,75 @@ def test_report_figures_are_consistent(demo):
     assert 0.09 < air["value"] < 0.13  # the generator's 0.11 kWh/Nm3
 
 
+def _first_alarm_day(report, direction):
+    """The day the first alarm of a direction is known: the end of its week."""
+    week = next((a["week_of"] for a in report["cusum"]["alarms"]
+                 if a["direction"] == direction), None)
+    return None if week is None else date.fromisoformat(str(week)) + timedelta(days=6)
+
+
 def test_cusum_alarms_find_the_injected_effects_in_time(demo):
+    """The issue's demo criteria as far as the statistics allow (docs/methods.md,
+    section 8): the leak within a month, the degradation after its start and
+    before its end (within 2 months in 10 of 25 generated plants only). That
+    SEUs without an injected effect stay silent holds per plant with a
+    probability of about 0.7 (four SEUs, ARL0 465 weeks): it is checked over
+    many plants below, not on one."""
     store, truth = demo
+    october = {}
+    for seu in {f"{s['equipment']}/{s['source']}" for s in catalog.list_entries(store, "seu")}:
+        equipment, source = seu.split("/")
+        october[seu] = reports.build(store, equipment, source, date(2025, 10, 1),
+                                     date(2025, 10, 31))
     leak = _effect(truth, "step")
-    equipment, source = leak["seu"].split("/")
-    r = reports.build(store, equipment, source, date(2025, 10, 1), date(2025, 10, 31))
-    first_up = next(a for a in r["cusum"]["alarms"] if a["direction"] == "up")
     start = date.fromisoformat(leak["start"])
-    assert start <= date.fromisoformat(str(first_up["week_of"])) + timedelta(days=6) \
-        <= start + timedelta(days=31)
+    assert start <= _first_alarm_day(october[leak["seu"]], "up") <= start + timedelta(days=31)
     fouling = _effect(truth, "degradation")
-    equipment, source = fouling["seu"].split("/")
-    r = reports.build(store, equipment, source, date(2025, 10, 1), date(2025, 10, 31))
-    first_up = next(a for a in r["cusum"]["alarms"] if a["direction"] == "up")
-    start = date.fromisoformat(fouling["start"])
-    assert start <= date.fromisoformat(str(first_up["week_of"])) <= start + timedelta(days=61)
-    # Savings show as a falling CUSUM in energy units.
-    saving = _effect(truth, "savings")
-    equipment, source = saving["seu"].split("/")
-    r = reports.build(store, equipment, source, date(2025, 10, 1), date(2025, 10, 31))
-    assert r["cusum"]["to_date"] < 0
+    start, end = date.fromisoformat(fouling["start"]), date.fromisoformat(fouling["end"])
+    assert start <= _first_alarm_day(october[fouling["seu"]], "up") <= end
+    # Savings show as a falling CUSUM in energy units, and alarm downwards.
+    for saving in (e for e in truth["effects"] if e["type"] == "savings"):
+        assert october[saving["seu"]]["cusum"]["to_date"] < 0
+        assert _first_alarm_day(october[saving["seu"]], "down") is not None
+
+
+def _in_control_alarm_probability(weeks, k, h, runs=20000, seed=0):
+    """P(a two-sided tabular CUSUM of iid N(0, 1) alarms within ``weeks``)."""
+    z = np.random.default_rng(seed).normal(size=(runs, weeks))
+    return np.mean([bool(cusum.tabular(row, k, h).alarms) for row in z])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_in_control_false_alarms_match_the_average_run_length(backend, tmp_path_factory):
+    """On SEUs without an injected effect, over plants the baselines were never
+    tuned on, the weekly innovations are independent N(0, 1) and the CUSUM
+    false-alarm count is what the in-control run length predicts. Residuals
+    merely divided by their sd fail this: the coefficients' error, shared by
+    all weeks, makes their yearly means spread 1.6 times too wide."""
+    request = SimpleNamespace(param=backend)
+    runs, alarms = [], 0
+    for seed in (201, 202, 203, 204, 205, 206):
+        with demo_database(request, tmp_path_factory, seed=seed) as (store, truth, _):
+            train_demo_baselines(store)
+            injected = {e["seu"] for e in truth["effects"]}
+            for seu in catalog.list_entries(store, "seu"):
+                if f"{seu['equipment']}/{seu['source']}" in injected:
+                    continue
+                weeks = baselines.expected(store, seu["equipment"], seu["source"],
+                                           date(2025, 1, 1), date(2025, 10, 31),
+                                           groups="week")["groups"]["week"]
+                z = np.array([w["z"] for w in weeks])
+                runs.append(z)
+                alarms += bool(cusum.tabular(z).alarms)
+    z = np.concatenate(runs)
+    assert 0.9 < z.std() < 1.1 and abs(z.mean()) < 0.1
+    # Yearly means: variance 1 / weeks when independent (chi-square, 24 runs).
+    spread = np.var([r.mean() for r in runs]) * len(runs[0])
+    assert spread < 1.9
+    p = _in_control_alarm_probability(len(runs[0]), cusum.DEFAULT_K, cusum.DEFAULT_H)
+    assert 0.05 < p < 0.10   # ARL0 465 weeks (Montgomery Table 9.3) over ~44 weeks
+    # At most the 99 % binomial quantile of the predicted count.
+    assert alarms <= stats.binom.ppf(0.99, len(runs), p)
 
 
 def test_rerun_replaces_and_adjustment_keeps_history(demo):
