@@ -170,3 +170,39 @@ def test_cli_json_and_errors(demo):
         failed = subprocess.run(run + bad, capture_output=True, text=True)
         assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1
         assert failed.stderr.startswith("enms: error:")
+
+
+def test_new_data_recompute_the_memoised_figures(tmp_path, monkeypatch):
+    """A warm process answers from its memo; a change of the shift day's data (an
+    hour of readings lost, its rollup refreshed) is seen at once."""
+    import sqlalchemy as sa
+    from engine import Store, catalog, readings, rollups, schema as s
+    from engine.demo import build_demo, train_demo_baselines
+    monkeypatch.setenv("ENMS_DATA_DIR", str(tmp_path))
+    store = Store(str(tmp_path / "enms.sqlite"))
+    try:
+        build_demo(store)
+        train_demo_baselines(store)
+        before = briefing.build(store, "last", at="2025-10-31T22:00")
+        row = next(r for r in before["seus"] if r["equipment"] == "HVAC-Main")
+        assert row["actual"] is not None and row["expected"] is not None
+        source = catalog.get_energy_source(store, "electricity")
+        table = readings.table("electricity", [c["name"] for c in source["columns"]])
+        lost = int(datetime(2025, 10, 31, 15, tzinfo=BERLIN).timestamp())
+        with store.begin() as conn:
+            meter_id = conn.execute(sa.select(s.meters.c.id).where(
+                s.meters.c.name == "M-HVAC-Main-EL")).scalar_one()
+            conn.execute(table.delete().where(table.c.meter_id == meter_id,
+                                              table.c.ts == lost))
+            rollups.refresh_meters(conn, table, source["energy_column"], [meter_id],
+                                   "Europe/Berlin", date(2025, 10, 31), date(2025, 10, 31))
+        after = briefing.build(store, "last", at="2025-10-31T22:00")
+        row = next(r for r in after["seus"] if r["equipment"] == "HVAC-Main")
+        assert row["actual"] is None and row["completeness"] == pytest.approx(7 / 8)
+        assert row["expected"] is None        # the day's energy is incomplete now
+        assert after["data_quality"]["missing_meters"] == ["M-HVAC-Main-EL"]
+        others = {r["seu"]: r["expected"] for r in after["seus"] if r["equipment"] != "HVAC-Main"}
+        assert others == {r["seu"]: r["expected"] for r in before["seus"]
+                          if r["equipment"] != "HVAC-Main"}
+    finally:
+        store.dispose()
