@@ -485,7 +485,8 @@ def _alias_rows(conn, lang: str | None = None) -> list[dict]:
     return sorted(rows, key=lambda r: (r["lang"], r["kind"], r["name"], r["alias"].lower()))
 
 
-def add_alias(store, kind: str, name: str, alias: str, lang: str = "en-us") -> dict:
+def add_alias(store, kind: str, name: str, alias: str, lang: str = "en-us",
+              actor: str | None = None) -> dict:
     """Another name of a catalog entry, in one language ('Kessel eins' for
     Boiler-1 in de-de), for spoken and typed names (``engine.names``).
 
@@ -523,6 +524,8 @@ def add_alias(store, kind: str, name: str, alias: str, lang: str = "en-us") -> d
                                                             "other": row["name"]})
         conn.execute(s.aliases.insert().values(kind=kind, entity_id=entity_id, alias=alias,
                                                lang=lang))
+        audit.record(conn, actor, "catalog.add_alias", catalog_kind, name,
+                     after={"alias": alias, "lang": lang})
     return {"kind": kind, "name": name, "alias": alias, "lang": lang}
 
 
@@ -539,7 +542,8 @@ def list_aliases(store, kind: str | None = None, name: str | None = None,
             and (name is None or r["name"] == name)]
 
 
-def remove_alias(store, kind: str, name: str, alias: str, lang: str = "en-us") -> dict:
+def remove_alias(store, kind: str, name: str, alias: str, lang: str = "en-us",
+                 actor: str | None = None) -> dict:
     """Remove one alias of an entry; NotFound lists the entry's aliases."""
     catalog_kind = _alias_kind(kind)
     lang = language_tag(lang)
@@ -555,6 +559,8 @@ def remove_alias(store, kind: str, name: str, alias: str, lang: str = "en-us") -
             raise NotFound(f"{name!r} has no alias {alias!r} in {lang} "
                            f"(its aliases: {', '.join(own) or 'none'})",
                            code="unknown_alias", params={"alias": alias, "name": name})
+        audit.record(conn, actor, "catalog.remove_alias", catalog_kind, name,
+                     before={"alias": alias, "lang": lang})
     return {"kind": kind, "name": name, "alias": alias, "lang": lang}
 
 

@@ -71,6 +71,22 @@ def test_a_failed_catalog_change_leaves_no_record(store, plant):
         ["heating_degree_days", "outdoor_temp_c"]
 
 
+def test_aliases_added_and_removed_are_recorded_and_a_refused_one_is_not(store, plant):
+    plant(store)
+    mark = _last_id(store)
+    catalog.add_alias(store, "equipment", "Boiler-1", "Kessel eins", "de-de", actor="e.engineer")
+    with pytest.raises(EnmsError, match="already an alias"):
+        catalog.add_alias(store, "equipment", "Compressor-1", "Kessel 1", "de-de")
+    catalog.remove_alias(store, "equipment", "Boiler-1", "Kessel eins", "de-de", actor="admin")
+    added, removed = _new(store, mark)
+    assert (added["actor"], added["action"], added["entity_kind"], added["entity"],
+            added["before"], added["after"]) == (
+        "e.engineer", "catalog.add_alias", "equipment", "Boiler-1", None,
+        {"alias": "Kessel eins", "lang": "de-de"})
+    assert (removed["actor"], removed["action"], removed["before"], removed["after"]) == (
+        "admin", "catalog.remove_alias", {"alias": "Kessel eins", "lang": "de-de"}, None)
+
+
 # --- imports ------------------------------------------------------------------------------
 
 def test_an_import_is_one_record_with_its_counts_and_a_refused_one_none(store, plant, tmp_path):
