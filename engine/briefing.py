@@ -279,6 +279,17 @@ def _profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dic
     return result
 
 
+@lru_cache(maxsize=256)
+def _day_hours(tz: str, day: date) -> tuple:
+    """The UTC hour starts of a local day, their clock hours, and how often each
+    clock hour occurs that day (2 for the hour the clocks repeat)."""
+    lo, hi = day_bounds(tz, day)
+    hour_ts = np.arange(lo, hi, HOUR_S, dtype=np.int64)
+    local = hour_ts + local_offsets(offset_segments(tz, lo, hi), hour_ts)
+    label = (local % DAY_S) // HOUR_S
+    return hour_ts, label, np.bincount(label, minlength=24)[label]
+
+
 def _share(profile: dict, tz: str, day: date, start: int, end: int) -> float:
     """The share of ``day``'s expected energy that falls in [start, end) [fraction].
 
@@ -287,11 +298,7 @@ def _share(profile: dict, tz: str, day: date, start: int, end: int) -> float:
     weights are scaled to sum to one over the hours the day has (a 23-hour
     day lacks one), so a day's shifts always add up to the whole day.
     """
-    lo, hi = day_bounds(tz, day)
-    hour_ts = np.arange(lo, hi, HOUR_S, dtype=np.int64)
-    local = hour_ts + local_offsets(offset_segments(tz, lo, hi), hour_ts)
-    label = (local % DAY_S) // HOUR_S
-    repeats = np.bincount(label, minlength=24)[label]
+    hour_ts, label, repeats = _day_hours(tz, day)
     weight = profile["shares"][day.weekday(), label] / repeats
     # A partial hour (a shift starting at :30) counts in proportion to its time inside.
     inside = np.clip(np.minimum(hour_ts + HOUR_S, end) - np.maximum(hour_ts, start), 0, HOUR_S)
