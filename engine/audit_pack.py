@@ -250,14 +250,11 @@ def methodology_section(store, fig_dir: Path) -> list:
                  + (f". Static adjustment: expected x {b['static_adjustment']['scale']:g} + "
                     f"{b['static_adjustment']['add']:g} per {b['interval']}."
                     if b["static_adjustment"] else "."))]
-        for rel in figures.driver_relations(store, seu["equipment"], seu["source"], b["version"]):
-            path = charts.save(charts.energy_vs_driver(
-                rel["x"], rel["y"], rel["line_x"], rel["line_y"], rel["x_label"], rel["y_label"],
-                f"{seu['name']}: energy vs {rel['driver']} (baseline {b['version']})",
-                rel["note"]), fig_dir / f"{figures.slug(seu['name'])}_vs_{figures.slug(rel['driver'])}.png")
-            blocks.append(Figure(path, f"{seu['name']}: energy against {rel['driver']} over the "
-                                       f"baseline period with the fitted model"
-                                       + (f" ({rel['note']})." if rel["note"] else ".")))
+        for driver, path in figures.driver_charts(store, seu["equipment"], seu["source"],
+                                                   b["version"], fig_dir).items():
+            blocks.append(Figure(path, f"{seu['name']}: energy against {driver} over the "
+                                       "baseline period with the fitted model (the other "
+                                       "terms at their baseline means)."))
     return blocks
 
 
@@ -283,12 +280,8 @@ def performance_section(store, run: dict, fig_dir: Path) -> list:
              "significant", f"CUSUM [{unit}]", "CUSUM alarm", "data quality", "baseline"),
             rows, (0.9, 1.1, 1.1, 1.6, 0.9, 0.9, 1, 0.8, 0.8, 0.7))]
         paths = {"monthly": figures.monthly_chart(rs, fig_dir),
-                 "cusum": figures.cusum_file(store, rs[-1], fig_dir)}
-        q = figures.completeness(store, rs[-1]["data_quality"]["inputs"], rs[0]["first"],
-                                 rs[-1]["last"])
-        paths["completeness"] = charts.save(charts.completeness_chart(
-            q["days"], q["shares"], f"{name}: data completeness by day",
-            baselines.ENERGY_COMPLETENESS_MIN), fig_dir / f"{figures.slug(name)}_completeness.png")
+                 "cusum": figures.cusum_file(store, rs[-1], fig_dir),
+                 "completeness": figures.completeness_chart(store, rs, fig_dir)}
         blocks += [Figure(paths["monthly"], f"{name}: actual and expected energy by month with "
                                             "the 95 % prediction interval."),
                    Figure(paths["cusum"], f"{name}: CUSUM and tabular CUSUM with control "

@@ -182,22 +182,22 @@ def cusum_file(store, report: dict, out_dir, suffix: str = ".png") -> Path:
         _file(out_dir, report, f"cusum_{report['period']}", suffix))
 
 
-def seu_charts(store, month_reports: list[dict], out_dir, suffix: str = ".png") -> dict:
-    """Every chart of one SEU over its period reports (oldest first) into
-    ``out_dir``: by month, CUSUM to the last report, energy vs each driver,
-    completeness by day. Returns {chart: path}."""
+def driver_charts(store, equipment: str, source: str, version: int, out_dir,
+                  suffix: str = ".png") -> dict:
+    """Energy against each driver of a baseline version: {driver: path}."""
+    seu = catalog.seu_name(equipment, source)
+    return {rel["driver"]: charts.save(charts.energy_vs_driver(
+        rel["x"], rel["y"], rel["line_x"], rel["line_y"], rel["x_label"], rel["y_label"],
+        f"{seu}: energy vs {rel['driver']} (baseline {version})", rel["note"]),
+        Path(out_dir) / f"{slug(seu)}_vs_{slug(rel['driver'])}{suffix}")
+        for rel in driver_relations(store, equipment, source, version)}
+
+
+def completeness_chart(store, month_reports: list[dict], out_dir, suffix: str = ".png") -> Path:
+    """Daily completeness of an SEU's meters and drivers over its reports' span."""
     last = month_reports[-1]
-    eq, src, v = last["equipment"], last["source"], last["baseline_version"]
-    paths = {"monthly": monthly_chart(month_reports, out_dir, suffix),
-             "cusum": cusum_file(store, last, out_dir, suffix)}
-    for rel in driver_relations(store, eq, src, v):
-        paths[f"driver {rel['driver']}"] = charts.save(charts.energy_vs_driver(
-            rel["x"], rel["y"], rel["line_x"], rel["line_y"], rel["x_label"], rel["y_label"],
-            f"{last['seu']}: energy vs {rel['driver']} (baseline {v})", rel["note"]),
-            _file(out_dir, last, f"vs_{slug(rel['driver'])}", suffix))
     q = completeness(store, last["data_quality"]["inputs"], month_reports[0]["first"],
                      last["last"])
-    paths["completeness"] = charts.save(charts.completeness_chart(
+    return charts.save(charts.completeness_chart(
         q["days"], q["shares"], f"{last['seu']}: data completeness by day",
         baselines.ENERGY_COMPLETENESS_MIN), _file(out_dir, last, "completeness", suffix))
-    return paths

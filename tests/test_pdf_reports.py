@@ -115,9 +115,13 @@ def test_bad_pdf_paths_are_one_line_errors(demo, tmp_path, capsys):
 def test_every_seu_chart_shows_the_reported_data_in_black_and_white(demo, tmp_path):
     store, _ = demo
     run = reports.run(store, 2025, (1, 10), seus=[SEU], save=False)
-    paths = figures.seu_charts(store, run["reports"], tmp_path)
-    assert set(paths) == {"monthly", "cusum", "completeness", "driver outdoor_temp_c",
-                          "driver production_count"}
+    paths = {"monthly": figures.monthly_chart(run["reports"], tmp_path),
+             "daily": figures.daily_chart(store, run["reports"][2], tmp_path),
+             "cusum": figures.cusum_file(store, run["reports"][-1], tmp_path),
+             "completeness": figures.completeness_chart(store, run["reports"], tmp_path),
+             **figures.driver_charts(store, *SEU, 1, tmp_path)}
+    assert set(paths) == {"monthly", "daily", "cusum", "completeness", "outdoor_temp_c",
+                          "production_count"}
     for path in paths.values():
         pixels = assert_drawn(path)
         # Grey levels only: the series differ by line style, marker and hatching.
