@@ -3,6 +3,7 @@
     python bench/voice.py                      # ~30 answers per intent, 5 cold starts
     python bench/voice.py --repeat 60 --cold 0
     python bench/voice.py --profile savings    # cProfile of one intent's answers
+    python bench/voice.py --intents savings,cusum_status --cold 0
 
 The demo plant is built on SQLite as a user builds it (``enms --db FILE
 demo``: Jan 2024 - Oct 2025, baselines trained). Warm: one process holds the
@@ -86,14 +87,16 @@ def answer(assistant, intent: str, utterance: str):
     return turn
 
 
-def warm(assistant, repeat: int) -> dict:
-    for intent, utterances in INTENTS.items():      # untimed: caches filled
-        for utterance in utterances:
+def warm(assistant, repeat: int, intents: list[str]) -> dict:
+    for intent in intents:                          # untimed: caches filled
+        for utterance in INTENTS[intent]:
             answer(assistant, intent, utterance)
-    times = {intent: [] for intent in INTENTS}
+    times = {intent: {u: [] for u in INTENTS[intent]} for intent in intents}
     for i in range(repeat):
-        for intent, utterances in INTENTS.items():
-            times[intent].append(answer(assistant, intent, utterances[i % len(utterances)]).seconds)
+        for intent in intents:
+            utterances = INTENTS[intent]
+            utterance = utterances[i % len(utterances)]
+            times[intent][utterance].append(answer(assistant, intent, utterance).seconds)
     return times
 
 
@@ -132,7 +135,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=30, help="timed answers per intent")
     parser.add_argument("--cold", type=int, default=5, help="cold `enms ask` runs (0: none)")
     parser.add_argument("--profile", choices=sorted(INTENTS), help="profile one intent instead")
+    parser.add_argument("--by-utterance", action="store_true",
+                        help="also the median of each utterance")
+    parser.add_argument("--intents", default=",".join(INTENTS),
+                        help="comma-separated intents to time (default: all)")
     args = parser.parse_args()
+    intents = args.intents.split(",")
+    unknown = sorted(set(intents) - set(INTENTS))
+    if unknown:
+        parser.error(f"unknown intents {', '.join(unknown)} (known: {', '.join(INTENTS)})")
     os.environ.setdefault("OVOS_DEFAULT_LOG_LEVEL", "ERROR")
     print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="enms-bench-voice-") as folder:
@@ -145,18 +156,22 @@ def main() -> int:
             if args.profile:
                 profile(assistant, args.profile, args.repeat)
                 return 0
-            times = warm(assistant, args.repeat)
+            times = warm(assistant, args.repeat, intents)
         finally:
             assistant.close()
         print(f"\n{'intent':<18} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'target':>8}")
         missed = []
-        for intent, seconds in times.items():
+        for intent, by_utterance in times.items():
+            seconds = [x for runs in by_utterance.values() for x in runs]
             p50, p95 = (percentile(seconds, q) * 1000 for q in (50, 95))
             target = TARGET_MS["training" if intent in TRAINING else "report"]
             mark = "" if p95 < target else "  over"
             if mark:
                 missed.append(intent)
             print(f"{intent:<18} {len(seconds):>4} {p50:>8.1f} {p95:>8.1f} {target:>8.0f}{mark}")
+            if args.by_utterance:
+                for utterance, runs in by_utterance.items():
+                    print(f"    {statistics.median(runs) * 1000:7.1f} ms median  {utterance}")
         if args.cold:
             runs = cold(env, args.cold)
             median = statistics.median(runs)
