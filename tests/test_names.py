@@ -145,3 +145,49 @@ def test_catalog_names(store, plant):
     assert names.drivers["outdoor_temp_c"] == "C"
     assert names.seu_drivers[("Compressor-1", "electricity")] == ["production_count"]
     assert "outdoor temp" in names.driver_candidates()["outdoor_temp_c"]
+
+
+# --- another language: German number words, articles and conjunctions --------------------
+
+GERMAN_ARTICLES = ("der", "die", "das", "den", "dem", "des", "ein", "eine")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Kessel eins", "kessel 1"),
+    ("zweitausendvierundzwanzig", "2024"),          # numbers written as one word
+    ("einundzwanzig", "21"),
+    ("neunzehnhundertneunundneunzig", "1999"),      # a year said as a year
+    ("zwanzig vierundzwanzig", "20 24"),            # two numbers: periods join them
+    ("den Kompressor E U eins", "kompressor eu 1"),
+    ("Förderband A", "förderband a"),
+])
+def test_normalise_german(text, expected):
+    assert nm.normalise(text, "de-de", GERMAN_ARTICLES) == expected
+
+
+def test_german_number_words_come_from_num2words_not_english():
+    words = nm.number_words("de")
+    assert (words["eins"], words["zwölf"], words["einhundert"], words["vierundzwanzig"]) == \
+        (1, 12, 100, 24)
+    assert "one" not in words and "twenty" not in words
+    # English writes numbers in several words: no one-word table is built for it
+    assert "twentyfour" not in nm.number_words("en") and "twenty" in nm.number_words("en")
+
+
+def test_german_names_with_aliases():
+    aliases = {"Boiler-1": ["Kessel eins"], "Compressor-1": ["Kompressor eins"],
+               "Compressor-EU-1": ["Kompressor E U eins"], "HVAC-Main": ["Lüftung Haupthalle"]}
+    kw = {"lang": "de", "articles": GERMAN_ARTICLES}
+    assert nm.resolve("den Kessel 1", aliases, **kw).name == "Boiler-1"
+    assert nm.resolve("Lüftung Haupthalle", aliases, **kw).name == "HVAC-Main"
+    assert set(nm.resolve("der Kompressor", aliases, **kw).candidates) == \
+        {"Compressor-1", "Compressor-EU-1"}
+    assert isinstance(nm.resolve("Kessel zwei", aliases, **kw), nm.NoMatch)
+    sources = {"natural_gas": ["Erdgas"], "electricity": ["Strom"]}
+    seu = nm.resolve_seu("Erdgas Kessel eins", [("Boiler-1", "natural_gas")],
+                         equipment_aliases=aliases, source_aliases=sources, **kw)
+    assert (seu.equipment, seu.source) == ("Boiler-1", "natural_gas")
+    drivers = {"outdoor_temp_c": ["Außentemperatur"], "production_count": ["Produktionsmenge"]}
+    assert [r.name for r in nm.resolve_list("Außentemperatur und Produktionsmenge", drivers,
+                                            conjunctions=("und",), **kw)] == \
+        ["outdoor_temp_c", "production_count"]
