@@ -469,11 +469,26 @@ def test_scheduled_briefing_at_the_next_shift_change(assistant, demo, skill):
     from ovos_bus_client.message import Message
     from skill_enms.monitoring import BRIEFING_EVENT
     scheduled, spoken = [], []
-    assistant.bus.on("mycroft.scheduler.schedule_event",
-                     lambda m: scheduled.append(Message.deserialize(m) if isinstance(m, str)
-                                                else m))
-    assistant.bus.on("speak", lambda m: spoken.append(
-        (Message.deserialize(m) if isinstance(m, str) else m).data["utterance"]))
+
+    def on_schedule(m):
+        scheduled.append(Message.deserialize(m) if isinstance(m, str) else m)
+
+    def on_speak(m):
+        spoken.append((Message.deserialize(m) if isinstance(m, str) else m).data["utterance"])
+
+    assistant.bus.on("mycroft.scheduler.schedule_event", on_schedule)
+    assistant.bus.on("speak", on_speak)
+    try:
+        _check_schedule(assistant, skill, scheduled, spoken)
+    finally:
+        assistant.bus.remove("mycroft.scheduler.schedule_event", on_schedule)
+        assistant.bus.remove("speak", on_speak)
+
+
+def _check_schedule(assistant, skill, scheduled, spoken):
+    from datetime import datetime, timezone
+    from ovos_bus_client.message import Message
+    from skill_enms.monitoring import BRIEFING_EVENT
     now = datetime.now(timezone.utc)
     due = skill._schedule_briefing()
     starts = briefing.parse_shift_starts(skill.settings.get("shift_times"))
