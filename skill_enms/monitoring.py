@@ -294,7 +294,7 @@ class MonitoringMixin:
         said = [self._say_item(i) for i in items]
         data = {"when": self._say_when(period), "target": label,
                 "count": self._number(count), "checked": self._number(len(results)),
-                "score": self._score(worst["score"]) if worst else "?",
+                "score": self._score(worst["score"]) if worst else self._render("unknown.value"),
                 "findings": self._join(said[:SHORT_ITEMS])}
         scope = "all" if label is None else "target"
         if not items:
