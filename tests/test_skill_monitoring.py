@@ -465,9 +465,7 @@ def test_briefing_says_missing_not_zero(assistant, demo, skill):
 def test_scheduled_briefing_at_the_next_shift_change(assistant, demo, skill):
     """The skill schedules the briefing at the next shift change in the site's zone,
     and the scheduled event speaks it on the device and schedules the next one."""
-    from datetime import datetime, timezone
     from ovos_bus_client.message import Message
-    from skill_enms.monitoring import BRIEFING_EVENT
     scheduled, spoken = [], []
 
     def on_schedule(m):
