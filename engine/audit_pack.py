@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import alerts, audit, baselines, catalog, charts, figures, pdf, policy, quality, \
     queries, regression, reports, savings
-from .document import Document, Figure, Heading, PageBreak, Signatures, Table, Text, \
+from .document import Document, Figure, Heading, PageBreak, Quote, Signatures, Table, Text, \
     number, percent, to_markdown
 from .errors import EnmsError, NotFound
 from .report_pdf import ALERT_HEADER, ALERT_WIDTHS, alert_rows
@@ -82,13 +82,13 @@ def policy_section(store) -> list:
             Text("No energy policy is recorded. Top management writes it once from the template "
                  "below ('enms policy template'), and it is recorded with 'enms policy set FILE "
                  "--approved-by NAME'. Until then this section is incomplete."),
-            Text(policy.TEMPLATE)]
+            Quote(policy.TEMPLATE)]
     current = versions[-1]
     blocks += [Text(f"Version {current['version']}, approved by "
                     f"{current['approved_by'] or 'nobody recorded'} on "
                     f"{current['approved_on'] or 'no date recorded'}; recorded by "
                     f"{current['recorded_by']} on {current['recorded_at']:%Y-%m-%d}."),
-               Text(current["text"].strip())]
+               Quote(current["text"])]
     if current["unfilled"]:
         blocks.append(Text("Blanks of the template still unfilled: "
                            + "; ".join(current["unfilled"])))

@@ -3,7 +3,8 @@ Markdown here and to PDF by ``engine.pdf``, so the audit package's PDF and
 its Markdown say the same thing.
 
 Blocks: ``Heading`` (level 1 starts a section of the table of contents),
-``Text`` (a paragraph), ``Table`` (header and rows of cells, already
+``Text`` (a paragraph), ``Quote`` (text written by the plant, such as its
+energy policy, kept line by line and set apart), ``Table`` (header and rows of cells, already
 formatted as text), ``Figure`` (an image file and its caption),
 ``Signatures`` (lines to sign) and ``PageBreak``.
 """
@@ -22,6 +23,11 @@ class Heading:
 
 @dataclass(frozen=True)
 class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Quote:
     text: str
 
 
@@ -100,6 +106,9 @@ def to_markdown(document: Document, relative_to: Path | None = None, toc: bool =
             out += ["#" * (block.level + 1) + " " + block.text, ""]
         elif isinstance(block, Text):
             out += [block.text, ""]
+        elif isinstance(block, Quote):
+            # A blockquote: the plant's own headings stay inside it.
+            out += [f"> {line}".rstrip() for line in block.text.strip().splitlines()] + [""]
         elif isinstance(block, Table):
             out.append("| " + " | ".join(_cell(h) for h in block.header) + " |")
             out.append("|" + "---|" * len(block.header))

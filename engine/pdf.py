@@ -15,7 +15,7 @@ bookmarks.
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .document import Document, Figure, Heading, PageBreak, Signatures, Table, Text
+from .document import Document, Figure, Heading, PageBreak, Quote, Signatures, Table, Text
 from .errors import EnmsError
 
 FONT = "Helvetica"
@@ -45,6 +45,9 @@ def _styles():
                           keepWithNext=1),
         "text": ParagraphStyle("p", parent=base["Normal"], fontName=FONT, fontSize=9,
                                leading=11.5, spaceAfter=5),
+        "quote": ParagraphStyle("q", parent=base["Normal"], fontName=FONT, fontSize=9,
+                                leading=11.5, spaceAfter=6, leftIndent=14, borderPadding=4,
+                                borderColor="#999999", borderWidth=0.5),
         "cell": ParagraphStyle("c", parent=base["Normal"], fontName=FONT, fontSize=7.5,
                                leading=9),
         "head": ParagraphStyle("hc", parent=base["Normal"], fontName=FONT_BOLD, fontSize=7.5,
@@ -157,6 +160,8 @@ def write(document: Document, path, toc: bool = False) -> Path:
             story.append(heading)
         elif isinstance(block, Text):
             story.append(_paragraph(block.text, styles["text"]))
+        elif isinstance(block, Quote):
+            story.append(_paragraph(block.text.strip(), styles["quote"]))
         elif isinstance(block, Table):
             story += [_table(block, styles, width), Spacer(1, 6)]
         elif isinstance(block, Figure):

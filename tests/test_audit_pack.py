@@ -17,7 +17,7 @@ from engine import alerts, audit, audit_pack, baselines, catalog, figures, polic
     savings
 from engine.cli.main import main
 from engine.demo import train_demo_baselines
-from engine.document import Text, number
+from engine.document import Quote, Text, number
 from test_pdf_reports import assert_drawn, pdf_text, render_pages
 
 YEAR_SPAN = (date(2025, 1, 1), date(2025, 10, 31))
@@ -176,7 +176,7 @@ def test_pdf_pages_render(pack, tmp_path):
 
 def test_a_plant_without_a_policy_is_told_so(store):
     blocks = audit_pack.policy_section(store)
-    said = " ".join(b.text for b in blocks if isinstance(b, Text))
+    said = " ".join(b.text for b in blocks if isinstance(b, (Text, Quote)))
     assert "No energy policy is recorded" in said and policy.TEMPLATE.strip() in said
     first = policy.record(store, "Our policy [date]", approved_by=None)
     second = policy.record(store, "Our policy, approved", approved_by="A. Director")
