@@ -6,6 +6,7 @@ refused with one line before anything changes.
 """
 import json
 import threading
+import zipfile
 from datetime import date
 
 import pytest
@@ -209,3 +210,32 @@ def test_a_sqlite_backup_while_another_thread_writes_is_one_moment(tmp_path, pla
     assert at_start <= records <= at_end + 1 < len(written)
     assert readings == 50 * records
     store.dispose()
+
+
+def test_an_older_schema_is_restored_then_upgraded_and_a_newer_one_refused(db_url, tmp_path):
+    old = Store(db_url, upgrade=False)
+    try:
+        old.upgrade("0008")  # before the audit trail (0009), which today's catalog writes to
+        with old.begin() as conn:
+            conn.execute(schema.sites.insert().values(name="Old Plant", timezone="Europe/Berlin"))
+        manifest = backup.backup(old, tmp_path / "old.enmsbak")
+    finally:
+        old.dispose()
+    assert manifest["schema_revision"] == "0008" and "audit_log" not in manifest["tables"]
+    with fresh_database(manifest["database"], tmp_path / "new") as url, open_store(url) as new:
+        backup.restore(new, tmp_path / "old.enmsbak")
+        assert new.revision() == HEAD_REVISION
+        assert [s["name"] for s in catalog.list_entries(new, "site")] == ["Old Plant"]
+        assert [r["action"] for r in audit.log(new)] == ["database.restore"]
+
+        newer = tmp_path / "newer.enmsbak"
+        with zipfile.ZipFile(tmp_path / "old.enmsbak") as source, \
+                zipfile.ZipFile(newer, "w") as target:
+            for item in source.infolist():
+                data = source.read(item)
+                if item.filename == "manifest.json":
+                    data = json.dumps({**json.loads(data), "schema_revision": "9999"}).encode()
+                target.writestr(item, data)
+        with pytest.raises(EnmsError, match="schema revision 9999, newer than this EnMS"):
+            backup.restore(new, newer, force=True)
+        assert [s["name"] for s in catalog.list_entries(new, "site")] == ["Old Plant"]
