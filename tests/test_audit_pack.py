@@ -6,7 +6,6 @@ is read back (pdftotext, pdftoppm) and the Markdown and figures checked: every
 section is there, in the table of contents too, with the database's numbers.
 """
 import re
-import shutil
 import subprocess
 from datetime import date, datetime, timezone
 
@@ -18,17 +17,13 @@ from engine import alerts, audit, audit_pack, baselines, catalog, figures, polic
 from engine.cli.main import main
 from engine.demo import train_demo_baselines
 from engine.document import Quote, Text, number
-from test_pdf_reports import assert_drawn, pdf_text, render_pages
+from test_pdf_reports import assert_drawn, pdf_text, render_pages, require_poppler
 
 YEAR_SPAN = (date(2025, 1, 1), date(2025, 10, 31))
 POLICY = ("# Energy policy of Demo Plant\n\nDemo Plant commits to continual improvement of its "
           "energy performance, to the resources needed for it, to meeting the legal "
           "requirements on energy, and to buying energy-efficient equipment.\n")
 ADJUSTED = ("Conveyor-A", "electricity")
-
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                reason="poppler-utils (pdftoppm, pdftotext) not installed")
-
 
 def layout_lines(pdf, last_page: int | None = None) -> list[str]:
     """The PDF's lines as laid out (a table row stays on one line), spaces collapsed."""
@@ -40,6 +35,7 @@ def layout_lines(pdf, last_page: int | None = None) -> list[str]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def pack(request, tmp_path_factory):
+    require_poppler()
     """The demo with a policy, an investigated alert and an adjusted baseline,
     and its 2025 audit package built by the command line."""
     with demo_database(request, tmp_path_factory) as (store, _truth, url):
