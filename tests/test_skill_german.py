@@ -161,8 +161,17 @@ def test_a_catalog_alias_only_the_catalog_knows(assistant, demo):
 def test_demo_aliases_for_equipment_source_and_drivers(assistant):
     turn = say(assistant, "Womit kann ich Kessel eins trainieren")
     assert turn.intent == "list_drivers"
-    assert turn.text == "Für Boiler-1 Erdgas können Sie Heizgradtage und Produktionsmenge " \
-                        "verwenden."
+    assert turn.text == "Für Boiler-1 Erdgas können Sie diese Einflussgrößen verwenden: " \
+                        "Heizgradtage und Produktionsmenge."
+
+
+def test_explain_in_german(assistant):
+    turn = say(assistant, "Erkläre die Baseline der Lüftung Haupthalle")
+    assert turn.intent == "explain_baseline"
+    assert turn.text.startswith("Die Baseline für HVAC-Main Strom ist Version eins, ein "
+                                "lineares Modell mit Daten aus dem Zeitraum 2024, Einflussgrößen: ")
+    assert "R-Quadrat null Komma" in turn.text
+    assert "Energie in Kilowattstunden pro Tag ist gleich" in turn.text
 
 
 def test_clarification_in_german(assistant, demo):
