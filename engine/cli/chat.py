@@ -349,7 +349,7 @@ def _quiet_logs():
 
 
 def _skip_unlogged(log, chosen: str) -> None:
-    """OVOS's LOG.debug / LOG.info find their caller by walking the call stack
+    """OVOS's LOG.debug / info / warning find their caller by walking the call stack
     (inspect.stack, 5-20 ms each) before the level is checked; below the
     level set, or the level chosen for the commands (``chosen``: ovos-core
     sets its configured INFO again while it boots), they return at once
@@ -366,7 +366,8 @@ def _skip_unlogged(log, chosen: str) -> None:
         return max(current, floor) if isinstance(current, int) and isinstance(floor, int) \
             else current
 
-    for name, threshold in (("debug", logging.DEBUG), ("info", logging.INFO)):
+    for name, threshold in (("debug", logging.DEBUG), ("info", logging.INFO),
+                            ("warning", logging.WARNING)):
         original = getattr(log, name).__func__
 
         def method(cls, *args, _original=original, _threshold=threshold, **kwargs):
