@@ -247,3 +247,23 @@ def test_german_periods(text, first, last, rest):
                             prepositions=_words("prepositions.voc"))
     assert (period.first, period.last) == (first, last)
     assert left == rest
+
+
+# --- roles and the briefing in German ------------------------------------------------------------
+
+def test_a_refusal_is_said_in_german(assistant, demo, monkeypatch):
+    from engine.cli.chat import SKILL_ID
+    skill = assistant.croft.plugin_skills[SKILL_ID].instance
+    before = len(baselines.history(demo, "Boiler-1", "natural_gas"))
+    monkeypatch.setitem(skill.settings, "role", "shop_floor")
+    turn = say(assistant, "Trainiere die Baseline für Kessel eins für 2024")
+    assert turn.text == ("Leider braucht das Trainieren einer Baseline die Rolle Energieingenieur "
+                         "oder Administrator. Dieses Gerät hat die Rolle Produktion.")
+    assert len(baselines.history(demo, "Boiler-1", "natural_gas")) == before
+
+
+def test_briefing_in_german(assistant):
+    turn = say(assistant, "Schichtübergabe")
+    assert turn.intent == "briefing"
+    assert "Letzte Schicht, am einunddreißigsten Oktober 2025, vierzehn Uhr bis " \
+           "zweiundzwanzig Uhr." in turn.text
