@@ -2,7 +2,10 @@
 "March", "the first quarter of 2025", "this week".
 
 The words come from the locale (``periods.value``: phrase -> code, and the
-``prepositions.voc`` list), so this code holds no language. Codes:
+``prepositions.voc`` list), so this code holds no language: de-de says "für
+2024", "zweitausendvierundzwanzig", "im März", "erstes Quartal 2025",
+"letzten Monat", "diese Woche" with the same code (number words, also those
+written as one word, through ``engine.names.normalise``). Codes:
 ``this_month``, ``last_month``, ``this_year``, ``last_year``, ``this_week``,
 ``last_week``, ``this_quarter``, ``last_quarter``, ``q1``-``q4``, ``m1``-``m12``.
 
