@@ -114,8 +114,8 @@ def cusum_chart(days, running, group_ends, upper, lower, h: float, alarms, unit:
                 label="-C- (below baseline)")
     for limit in (h, -h):
         bottom.axhline(limit, color=INK, linestyle=":", linewidth=1.2)
-    bottom.text(ends[0] if len(ends) else 0, h, f" control limit h = {h:g}", va="bottom",
-                fontsize=7)
+    bottom.text(0.0, h, f" control limit h = {h:g}", va="bottom", fontsize=7,
+                transform=bottom.get_yaxis_transform())
     bottom.set_ylabel("tabular CUSUM [sigma]")
     for direction, marker in (("up", "^"), ("down", "v")):
         index = [i for i, d in alarms if d == direction]
@@ -169,7 +169,8 @@ def completeness_chart(days, shares: dict, title: str, threshold: float | None =
                 linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.2, label=name)
     if threshold is not None:
         ax.axhline(100 * threshold, color=INK, linestyle=":", linewidth=0.9)
-        ax.text(days[0], 100 * threshold, f" {threshold:.0%} needed", fontsize=7, va="top")
+        ax.text(0.0, 100 * threshold, f" {threshold:.0%} of a day needed (energy, summed drivers)",
+                fontsize=7, va="top", transform=ax.get_yaxis_transform())
     ax.set_ylim(-5, 105)
     ax.set_ylabel("completeness [%]")
     ax.set_title(title, fontsize=10)

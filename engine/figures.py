@@ -169,7 +169,7 @@ def daily_chart(store, report: dict, out_dir, suffix: str = ".png") -> Path:
     return charts.save(charts.actual_vs_expected(
         d["labels"], d["actual"], d["expected"], d["lower"], d["upper"], report["unit"],
         f"{report['seu']}: actual vs expected by day, {report['period']}"),
-        _file(out_dir, report, f"daily_{report['period']}", suffix))
+        _file(out_dir, report, f"daily_{slug(report['period'])}", suffix))
 
 
 def cusum_file(store, report: dict, out_dir, suffix: str = ".png") -> Path:
@@ -179,7 +179,7 @@ def cusum_file(store, report: dict, out_dir, suffix: str = ".png") -> Path:
     return charts.save(charts.cusum_chart(
         c["days"], c["running"], c["group_ends"], c["upper"], c["lower"], c["h"], c["alarms"],
         report["unit"], f"{report['seu']}: CUSUM since {c['days'][0]:%Y-%m-%d}"),
-        _file(out_dir, report, f"cusum_{report['period']}", suffix))
+        _file(out_dir, report, f"cusum_{slug(report['period'])}", suffix))
 
 
 def driver_charts(store, equipment: str, source: str, version: int, out_dir,

@@ -118,7 +118,7 @@ def write(document: Document, path, toc: bool = False) -> Path:
     # and much faster to write (the ASCII85 encoder is pure Python here).
     rl_config.useA85 = 0
     path = Path(path)
-    if path.parent and not path.parent.exists():
+    if not path.parent.is_dir():
         raise EnmsError(f"{path}: the folder {path.parent} does not exist")
     styles = _styles()
 
