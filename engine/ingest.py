@@ -421,13 +421,16 @@ def _lookup(conn, table, names, what, extra=None) -> tuple[np.ndarray, dict]:
 def _finish(report: ImportReport, rows, lines, errors: dict) -> None:
     """Turn row-index errors into rejects with line numbers."""
     for i in sorted(errors):
-        reason = errors[i]
-        # '{line:K}' inside a reason refers to another row by index.
-        while "{line:" in reason:
-            start = reason.index("{line:")
-            end = reason.index("}", start)
-            reason = reason[:start] + str(lines[int(reason[start + 6:end])]) + reason[end + 1:]
-        report.rejects.append(Reject(lines[i], reason, rows[i]))
+        report.rejects.append(Reject(lines[i], resolve_lines(errors[i], lines), rows[i]))
+
+
+def resolve_lines(reason: str, lines) -> str:
+    """A row's reason with each '{line:K}' (another row, by index) as ``lines[K]``."""
+    while "{line:" in reason:
+        start = reason.index("{line:")
+        end = reason.index("}", start)
+        reason = reason[:start] + str(lines[int(reason[start + 6:end])]) + reason[end + 1:]
+    return reason
 
 
 def _write_rejects(report: ImportReport, path: Path, header) -> None:
@@ -514,6 +517,72 @@ def _parse_times_by_zone(conn, texts: list[str], meter_ids: np.ndarray) -> _Time
     return _Times(ts, natural, errors)
 
 
+def check_reading_rows(conn, src: dict, header: list[str], rows: list[list[str]], errors: dict,
+                       *, counter: bool = False, label: str = "start", notes: list | None = None,
+                       lines=None) -> tuple[readings.Batch, np.ndarray, int]:
+    """Validate rows of one energy source's readings, as text cells under ``header``.
+
+    The rules of a CSV row (module docstring): known meter, parseable time in
+    its site's zone, numbers, a length for every interval, no negative
+    energy, no overlap with the file's other rows or stored readings. Reasons
+    go into ``errors`` (row index -> text; '{line:K}' names row K). Also used
+    by live ingest (``engine.stream``), one message a row.
+
+    Returns (the good rows as a batch, their row indices, identical repeats dropped).
+    """
+    n = len(rows)
+    notes = [] if notes is None else notes
+    lines = list(range(1, n + 1)) if lines is None else lines
+    energy, source = src["energy_column"], src["name"]
+    time_i = _time_column("rows", header)
+    meter_rows = conn.execute(sa.select(s.meters).where(
+        s.meters.c.source_id == src["id"])).mappings().all()
+    meter_names = _column(rows, header.index("meter"))
+    meter_ids, unknown_meter = _lookup(conn, s.meters, meter_names, f"{source} meter",
+                                       s.meters.c.source_id == src["id"])
+    _merge(errors, {i: unknown_meter[meter_names[i]] for i in np.flatnonzero(meter_ids < 0)})
+    times = _parse_times_by_zone(conn, _column(rows, time_i), meter_ids)
+    _merge(errors, times.errors)
+    values = {c["name"]: _parse_numbers(_column(rows, header.index(c["name"])),
+                                        c["name"], errors)
+              for c in src["columns"] if c["name"] in header}
+    explicit = _explicit_durations(header, rows, errors)
+    if not counter:
+        _merge(errors, {i: f"{energy}: negative interval energy {values[energy][i]:g}"
+                        for i in np.flatnonzero(values[energy] < 0)})
+    target = readings.table(source, [c["name"] for c in src["columns"]])
+    if counter:
+        keep, dup_errors, repeats = _duplicates(meter_ids, times.ts, list(values.values()),
+                                                _ok(errors, n))
+        _merge(errors, dup_errors)
+        keep &= _ok(errors, n)
+        batch_rows, start, duration, energy_delta, counter_end = _counter_intervals(
+            conn, target, np.where(keep, meter_ids, -1), times.ts,
+            np.where(keep, values[energy], np.nan), meter_rows, notes, lines)
+        batch = readings.Batch(
+            meter_ids[batch_rows], start, duration,
+            {c: (energy_delta if c == energy else v[batch_rows]) for c, v in values.items()},
+            counter_end)
+    else:
+        interval = {m["id"]: m["interval_s"] for m in meter_rows}
+        duration, dur_errors = _durations(meter_ids, times.ts, times.natural_s, explicit,
+                                          interval, _ok(errors, n))
+        _merge(errors, dur_errors)
+        ts = times.ts - duration if label == "end" else times.ts
+        keep, dup_errors, repeats = _duplicates(meter_ids, ts, list(values.values()),
+                                                _ok(errors, n))
+        _merge(errors, dup_errors)
+        _merge(errors, _overlaps(meter_ids, ts, duration, keep))
+        batch_rows = np.flatnonzero(keep & _ok(errors, n))
+        clash = batch_rows[readings.overlapping(conn, target, meter_ids[batch_rows],
+                                                ts[batch_rows], duration[batch_rows])]
+        _merge(errors, {i: STORED_OVERLAP for i in clash})
+        batch_rows = np.setdiff1d(batch_rows, clash)
+        batch = readings.Batch(meter_ids[batch_rows], ts[batch_rows], duration[batch_rows],
+                               {c: v[batch_rows] for c, v in values.items()})
+    return batch, batch_rows, repeats
+
+
 def import_readings(store, path, source: str, *, strict: bool = False, counter: bool = False,
                     label: str = "start", progress=None, actor: str | None = None) -> ImportReport:
     """Import a readings CSV of one energy source (see the module docstring).
@@ -527,59 +596,14 @@ def import_readings(store, path, source: str, *, strict: bool = False, counter: 
     report = ImportReport(str(path), "readings", rows_read=len(rows))
     time_i = _time_column(path, header)
     _check_header(path, header, time_i, src)
-    energy = src["energy_column"]
-    n = len(rows)
     errors = {i: f"expected {len(header)} fields, found {len(row)}"
               for i, row in enumerate(rows) if len(row) != len(header)}
     try:
         with store.begin() as conn:
-            meter_rows = conn.execute(sa.select(s.meters).where(
-                s.meters.c.source_id == src["id"])).mappings().all()
-            meter_names = _column(rows, header.index("meter"))
-            meter_ids, unknown_meter = _lookup(conn, s.meters, meter_names, f"{source} meter",
-                                               s.meters.c.source_id == src["id"])
-            _merge(errors, {i: unknown_meter[meter_names[i]] for i in np.flatnonzero(meter_ids < 0)})
-            times = _parse_times_by_zone(conn, _column(rows, time_i), meter_ids)
-            _merge(errors, times.errors)
-            values = {c["name"]: _parse_numbers(_column(rows, header.index(c["name"])),
-                                                c["name"], errors)
-                      for c in src["columns"] if c["name"] in header}
-            explicit = _explicit_durations(header, rows, errors)
-            if not counter:
-                _merge(errors, {i: f"{energy}: negative interval energy {values[energy][i]:g}"
-                                for i in np.flatnonzero(values[energy] < 0)})
-            target = readings.table(source, [c["name"] for c in src["columns"]])
-            if counter:
-                keep, dup_errors, repeats = _duplicates(meter_ids, times.ts, list(values.values()),
-                                                        _ok(errors, n))
-                report.rows_duplicate += repeats
-                _merge(errors, dup_errors)
-                keep &= _ok(errors, n)
-                batch_rows, start, duration, energy_delta, counter_end = _counter_intervals(
-                    conn, target, np.where(keep, meter_ids, -1), times.ts,
-                    np.where(keep, values[energy], np.nan), meter_rows, report.notes, lines)
-                batch = readings.Batch(
-                    meter_ids[batch_rows], start, duration,
-                    {c: (energy_delta if c == energy else v[batch_rows]) for c, v in values.items()},
-                    counter_end)
-            else:
-                interval = {m["id"]: m["interval_s"] for m in meter_rows}
-                duration, dur_errors = _durations(meter_ids, times.ts, times.natural_s, explicit,
-                                                  interval, _ok(errors, n))
-                _merge(errors, dur_errors)
-                ts = times.ts - duration if label == "end" else times.ts
-                keep, dup_errors, repeats = _duplicates(meter_ids, ts, list(values.values()),
-                                                        _ok(errors, n))
-                report.rows_duplicate += repeats
-                _merge(errors, dup_errors)
-                _merge(errors, _overlaps(meter_ids, ts, duration, keep))
-                batch_rows = np.flatnonzero(keep & _ok(errors, n))
-                clash = batch_rows[readings.overlapping(conn, target, meter_ids[batch_rows],
-                                                        ts[batch_rows], duration[batch_rows])]
-                _merge(errors, {i: STORED_OVERLAP for i in clash})
-                batch_rows = np.setdiff1d(batch_rows, clash)
-                batch = readings.Batch(meter_ids[batch_rows], ts[batch_rows], duration[batch_rows],
-                                       {c: v[batch_rows] for c, v in values.items()})
+            batch, batch_rows, repeats = check_reading_rows(conn, src, header, rows, errors,
+                                                            counter=counter, label=label,
+                                                            notes=report.notes, lines=lines)
+            report.rows_duplicate += repeats
             if strict and errors:
                 _finish(report, rows, lines, errors)
                 report.loaded = False
@@ -612,6 +636,72 @@ def _settle(report, conn, path, rows, lines, errors, batch_rows, inserted, confl
     _record_batch(conn, report, path, source, actor)
 
 
+@dataclass
+class DriverRows:
+    """The good driver values of some rows: arrays of equal length, ``row`` the
+    row each came from; ``repeats`` identical repeats dropped."""
+    driver_id: np.ndarray
+    ts: np.ndarray
+    duration_s: np.ndarray
+    value: np.ndarray
+    row: np.ndarray
+    repeats: int
+
+
+def check_driver_rows(conn, header: list[str], rows: list[list[str]], errors: dict, *,
+                      label: str = "start", where="rows") -> DriverRows:
+    """Validate driver rows, long (timestamp,driver,value) or wide, as text cells.
+
+    The rules of a CSV row, as for ``check_reading_rows``; reasons go into
+    ``errors``. where: the file (or stream) named in a header error.
+    """
+    n = len(rows)
+    time_i = _time_column(where, header)
+    tz = _single_timezone(conn)
+    measured = s.drivers.c.kind == "measured"
+    times = _parse_times(_column(rows, time_i), tz)
+    _merge(errors, times.errors)
+    explicit = _explicit_durations(header, rows, errors)
+    if "driver" in header and "value" in header:
+        names = _column(rows, header.index("driver"))
+        ids, unknown = _lookup(conn, s.drivers, names, "measured driver", measured)
+        _merge(errors, {i: unknown[names[i]] for i in np.flatnonzero(ids < 0)})
+        value = _parse_numbers(_column(rows, header.index("value")), "value", errors)
+        row_of = np.arange(n)
+    else:
+        wide = [h for h in header if h not in (header[time_i], "duration_s")]
+        known, unknown = _lookup(conn, s.drivers, wide, "measured driver", measured)
+        if (known < 0).any():
+            raise EnmsError(f"{where}, line 1: " + "; ".join(unknown.values()))
+        parsed = [_parse_numbers(_column(rows, header.index(h)), h, errors) for h in wide]
+        ids = np.repeat(known, n)
+        value = np.concatenate(parsed) if parsed else np.array([])
+        row_of = np.tile(np.arange(n), len(wide))
+
+    def ok_entries():
+        return _ok(errors, n)[row_of] & (ids >= 0)
+
+    def as_row_errors(entry_errors: dict) -> dict:
+        # Entry indices (cells) back to file rows, in keys and in '{line:K}'.
+        return {int(row_of[k]): _entry_to_line(m, row_of) for k, m in entry_errors.items()}
+
+    duration, dur_errors = _durations(ids, times.ts[row_of], times.natural_s[row_of],
+                                      explicit[row_of], {}, ok_entries())
+    _merge(errors, as_row_errors(dur_errors))
+    ts = times.ts[row_of] - (duration if label == "end" else 0)
+    keep, dup_errors, repeats = _duplicates(ids, ts, [value], ok_entries())
+    _merge(errors, as_row_errors(dup_errors))
+    _merge(errors, as_row_errors(_overlaps(ids, ts, duration, keep)))
+    keep &= ok_entries() & ~np.isnan(value)  # an empty cell is no reading, not a zero
+    kept = np.flatnonzero(keep)
+    clash = kept[readings.overlapping(conn, s.driver_readings, ids[kept], ts[kept],
+                                      duration[kept], key="driver_id")]
+    _merge(errors, {int(row_of[k]): STORED_OVERLAP for k in clash})
+    keep[clash] = False
+    sel = np.flatnonzero(keep)
+    return DriverRows(ids[sel], ts[sel], duration[sel], value[sel], row_of[sel], repeats)
+
+
 def import_drivers(store, path, *, strict: bool = False, label: str = "start",
                    progress=None, actor: str | None = None) -> ImportReport:
     """Import driver values, long (timestamp,driver,value) or wide (timestamp,<driver>...).
@@ -622,63 +712,21 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
     path = Path(path)
     header, rows, lines = _read_csv(path)
     report = ImportReport(str(path), "drivers", rows_read=len(rows))
-    time_i = _time_column(path, header)
-    n = len(rows)
+    _time_column(path, header)
     errors = {i: f"expected {len(header)} fields, found {len(row)}"
               for i, row in enumerate(rows) if len(row) != len(header)}
     try:
         with store.begin() as conn:
-            tz = _single_timezone(conn)
-            measured = s.drivers.c.kind == "measured"
-            times = _parse_times(_column(rows, time_i), tz)
-            _merge(errors, times.errors)
-            explicit = _explicit_durations(header, rows, errors)
-            if "driver" in header and "value" in header:
-                names = _column(rows, header.index("driver"))
-                ids, unknown = _lookup(conn, s.drivers, names, "measured driver", measured)
-                _merge(errors, {i: unknown[names[i]] for i in np.flatnonzero(ids < 0)})
-                value = _parse_numbers(_column(rows, header.index("value")), "value", errors)
-                row_of = np.arange(n)
-            else:
-                wide = [h for h in header if h not in (header[time_i], "duration_s")]
-                known, unknown = _lookup(conn, s.drivers, wide, "measured driver", measured)
-                if (known < 0).any():
-                    raise EnmsError(f"{path}, line 1: " + "; ".join(unknown.values()))
-                parsed = [_parse_numbers(_column(rows, header.index(h)), h, errors) for h in wide]
-                ids = np.repeat(known, n)
-                value = np.concatenate(parsed) if parsed else np.array([])
-                row_of = np.tile(np.arange(n), len(wide))
-
-            def ok_entries():
-                return _ok(errors, n)[row_of] & (ids >= 0)
-
-            def as_row_errors(entry_errors: dict) -> dict:
-                # Entry indices (cells) back to file rows, in keys and in '{line:K}'.
-                return {int(row_of[k]): _entry_to_line(m, row_of) for k, m in entry_errors.items()}
-
-            duration, dur_errors = _durations(ids, times.ts[row_of], times.natural_s[row_of],
-                                              explicit[row_of], {}, ok_entries())
-            _merge(errors, as_row_errors(dur_errors))
-            ts = times.ts[row_of] - (duration if label == "end" else 0)
-            keep, dup_errors, repeats = _duplicates(ids, ts, [value], ok_entries())
-            report.rows_duplicate += repeats
-            _merge(errors, as_row_errors(dup_errors))
-            _merge(errors, as_row_errors(_overlaps(ids, ts, duration, keep)))
-            keep &= ok_entries() & ~np.isnan(value)  # an empty cell is no reading, not a zero
-            kept = np.flatnonzero(keep)
-            clash = kept[readings.overlapping(conn, s.driver_readings, ids[kept], ts[kept],
-                                              duration[kept], key="driver_id")]
-            _merge(errors, {int(row_of[k]): STORED_OVERLAP for k in clash})
-            keep[clash] = False
+            good = check_driver_rows(conn, header, rows, errors, label=label, where=path)
+            report.rows_duplicate += good.repeats
             if strict and errors:
                 _finish(report, rows, lines, errors)
                 report.loaded = False
                 return report
-            sel = np.flatnonzero(keep)
-            inserted, conflicts = load_driver_values(conn, ids[sel], ts[sel], duration[sel],
-                                                     value[sel], progress)
-            _settle(report, conn, path, rows, lines, errors, row_of[sel], inserted,
-                    conflicts, len(sel), strict, None, ts[sel], actor)
+            inserted, conflicts = load_driver_values(conn, good.driver_id, good.ts,
+                                                     good.duration_s, good.value, progress)
+            _settle(report, conn, path, rows, lines, errors, good.row, inserted,
+                    conflicts, len(good.ts), strict, None, good.ts, actor)
     except _StrictRollback:
         pass
     if report.loaded:
