@@ -267,3 +267,46 @@ def test_briefing_in_german(assistant):
     assert turn.intent == "briefing"
     assert "Letzte Schicht, am einunddreißigsten Oktober 2025, vierzehn Uhr bis " \
            "zweiundzwanzig Uhr." in turn.text
+
+
+# --- every code the engine can hand the voice has words in every language --------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# Codes of requests no voice intent makes (aliases are managed on the command line).
+NOT_SPOKEN = {"bad_language", "unknown_alias_kind", "empty_alias", "alias_taken", "alias_exists",
+              "unknown_alias"}
+
+
+def _codes(pattern, *files):
+    return {code for f in files for code in re.findall(pattern, (ROOT / f).read_text())}
+
+
+@pytest.mark.parametrize("lang", ["en-us", "de-de"])
+def test_every_engine_error_and_model_warning_has_a_dialog(lang):
+    errors = _codes(r'code="([a-z_]*[a-z])"', "engine/baselines.py", "engine/catalog.py")
+    errors |= {"unknown_" + kind.replace(" ", "_") for kind in catalog._TABLES}
+    # Warnings a stored model carries (the validity reasons only refuse a model).
+    warnings = _codes(r'(?:warnings|checks)\.append\(Check\("([a-z_0-9]+)"',
+                      "engine/regression.py", "engine/changepoint.py")
+    assert {"too_little_data", "no_valid_model", "unknown_equipment"} <= errors
+    assert {"r2_low", "collinearity", "wrong_sign"} <= warnings
+    dialogs = {p.name[:-len(".dialog")] for p in (ROOT / "locale" / lang / "dialog").iterdir()}
+    missing = sorted({f"error.{c}" for c in errors - NOT_SPOKEN} - dialogs) + \
+        sorted({f"warning.{c}" for c in warnings} - dialogs)
+    assert not missing
+
+
+def test_a_model_warning_is_said_in_german_with_its_figures(assistant):
+    from engine.cli.chat import SKILL_ID
+    from skill_enms.common import pinned_core_lang
+    skill = assistant.croft.plugin_skills[SKILL_ID].instance
+    baseline = {"statistics": {"r2": 0.6234, "names": ["heating_degree_days", "outdoor_temp_c"],
+                               "vif": [14.0, 14.0], "cv_rmse_pct": 21.5, "nmbe_pct": 0.1,
+                               "autocorrelation_lag1": 0.41}}
+    with pinned_core_lang("de-de"):
+        assert skill._say_warning("r2_low", baseline).startswith(
+            "Warnung: R-Quadrat ist null Komma sechs zwei, unter null Komma sieben fünf")
+        assert skill._say_warning("collinearity", baseline) == (
+            "Warnung: Heizgradtage und Außentemperatur bewegen sich gemeinsam, ihre einzelnen "
+            "Koeffizienten sind unzuverlässig.")
+        assert skill._say_warning("a_code_from_the_future", baseline).startswith("Warnung: ")
