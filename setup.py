@@ -56,7 +56,7 @@ setup(
         # its last final release (0.0.10) requires ovos-config<2, which the
         # stable ovos-core 2.1 line cannot meet, so the 0.2.1 pre-release.
         "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4",
-                 "ovos-messagebus>=0.2.1a6,<0.3"]
+                 "ovos-messagebus>=0.2.1a6,<0.3", "hypothesis>=6.100"]
         + VOICE + REPORTS + API,
     },
     entry_points={"console_scripts": ["enms=engine.cli.main:main"],

@@ -187,15 +187,35 @@ def touched_days(tz: str, start_ts: int, end_ts: int) -> tuple[date, date]:
     return day_from_number(first), day_from_number(last)
 
 
+def _serialise(conn, target, keys) -> None:
+    """On PostgreSQL, wait for any other transaction refreshing these keys' days.
+
+    Each statement there sees what has committed when it starts (READ
+    COMMITTED): two concurrent imports touching one meter's day would each
+    sum only their own new readings, then both insert the day (a unique
+    violation, or a stale total). The lock makes the second wait for the
+    first to commit, then aggregate both. SQLite writers are serial already.
+    """
+    if conn.dialect.name == "postgresql":
+        for key in sorted({int(k) for k in keys}):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                         {"space": _LOCK_SPACES[target.name], "key": key})
+
+
+_LOCK_SPACES = {"meter_daily": 1, "driver_daily": 2}
+
+
 def refresh_meters(conn, readings_table, energy_column: str, meter_ids, tz: str,
                    first: date, last: date) -> int:
     """Recompute ``meter_daily`` for these meters over local days first..last."""
+    _serialise(conn, s.meter_daily, meter_ids)
     return _daily(conn, readings_table, "meter_id", energy_column, [int(m) for m in meter_ids],
                   "sum", tz, first, last, s.meter_daily, "energy")
 
 
 def refresh_drivers(conn, driver_rows: list[dict], tz: str, first: date, last: date) -> int:
     """Recompute ``driver_daily`` for measured drivers and the drivers derived from them."""
+    _serialise(conn, s.driver_daily, [d["id"] for d in driver_rows])
     written = 0
     for rule in {d["rollup"] for d in driver_rows}:
         keys = [d["id"] for d in driver_rows if d["rollup"] == rule]

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import BACKENDS, demo_database
-from engine import alerts, audit, baselines, permissions, reports, users
+from engine import alerts, audit, baselines, permissions, queries, reports, users
 from engine import schema as s
 from engine.demo import train_demo_baselines
 
@@ -362,6 +362,43 @@ def test_import_csv_upload_loads_each_row_once(api):
     assert (again["rows_inserted"], again["rows_duplicate"]) == (0, 48)
     batch = audit.log(api.store, action="import")[-1]
     assert batch["actor"] == "energy_engineer" and batch["entity"] == "boiler-november.csv"
+
+
+def test_concurrent_imports_of_one_meters_days_add_up(api):
+    """Six uploads at once, one UTC day each of one meter: every local day the
+    uploads share is summed from both (a day refreshed by two imports at once
+    must wait for the first, on PostgreSQL too)."""
+    def day_csv(day: int) -> bytes:
+        return ("timestamp,meter,consumption_m3\n" + "".join(
+            f"2025-12-{day:02d}T{hour:02d}:00:00+00:00,M-Boiler-1-NG,10\n"
+            for hour in range(24))).encode()
+
+    token = api.token("energy_engineer")
+    answers = {}
+    # December's readings partition (PostgreSQL) made first, by one import alone:
+    # concurrent first imports of a month can deadlock creating it (one fails cleanly).
+    upload_first = api.call("POST", "/import/readings", role="energy_engineer",
+                            params={"energy_source": "natural_gas"},
+                            files={"file": ("dec-8.csv", day_csv(8))})
+    assert upload_first.status_code == 200, upload_first.text
+
+    def upload(day: int) -> None:
+        answers[day] = requests.post(
+            f"{api.base}/import/readings", params={"energy_source": "natural_gas"},
+            headers={"Authorization": f"Bearer {token}"}, timeout=300,
+            files={"file": (f"dec-{day}.csv", day_csv(day))})
+    threads = [threading.Thread(target=upload, args=(day,)) for day in range(1, 7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(a.status_code == 200 and a.json()["rows_inserted"] == 24
+               for a in answers.values()), [a.text[:200] for a in answers.values()]
+    days = {r["day"]: r["energy"] for r in queries.meter_series(
+        api.store, "M-Boiler-1-NG", date(2025, 12, 1), date(2025, 12, 7))}
+    # Local days of Europe/Berlin (UTC+1): Dec 1 lacks 23:00 UTC Nov 30, Dec 7 has one hour.
+    assert days == {date(2025, 12, 1): 230, **{date(2025, 12, d): 240 for d in range(2, 7)},
+                    date(2025, 12, 7): 10}
 
 
 def test_uploads_beyond_the_limits_are_refused(api):

@@ -63,7 +63,12 @@ def _import(request: Request, upload: UploadFile, run) -> EngineJSON:
         shutil.rmtree(directory, ignore_errors=True)
     report["file"] = path.name
     report["rejects_file"] = None  # it was beside the upload, now removed; 'rejects' lists them
-    return EngineJSON(report, status_code=200 if report["loaded"] else 422)
+    if report["loaded"]:
+        return EngineJSON(report)
+    first = report["rejects"][0] if report["rejects"] else None
+    report["detail"] = f"{path.name}: nothing loaded, {report['rows_rejected']} rows rejected" + (
+        f" (line {first['line']}: {first['reason']})" if first else "")
+    return EngineJSON(report, status_code=422)
 
 
 CsvFile = Annotated[UploadFile, File(description="the CSV file (docs/user-guide.md, import)")]
