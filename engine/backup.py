@@ -166,13 +166,13 @@ def _sqlite_snapshot(store, directory: Path) -> tuple[Path, dict, str | None]:
 def _postgres_snapshot(store, directory: Path) -> tuple[Path, dict, str | None]:
     """pg_dump in a snapshot this transaction exports, so dump and checksums agree."""
     dump = directory / PAYLOADS["postgresql"]
-    with store.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
-            _pg_run(store, "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                    f"--snapshot={snapshot}", f"--file={dump}")
-            return dump, table_checksums(conn), _revision(conn)
+    with store.read() as conn:
+        # One snapshot for the whole transaction (not one per statement).
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        _pg_run(store, "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                f"--snapshot={snapshot}", f"--file={dump}")
+        return dump, table_checksums(conn), _revision(conn)
 
 
 def backup(store, out) -> dict:
