@@ -106,15 +106,20 @@ class Frame:
 
 
 def build_frame(store, equipment: str, source: str, first: date, last: date,
-                specs: list[dict], interval: str = "day", weather: str | None = None) -> Frame:
-    """The model rows of an SEU over [first, last] for these drivers."""
+                specs: list[dict], interval: str = "day", weather: str | None = None,
+                energy_required: bool = True) -> Frame:
+    """The model rows of an SEU over [first, last] for these drivers.
+
+    energy_required=False keeps intervals whose energy is missing or flagged
+    (energy NaN there): the rows a model-based estimate of the energy needs.
+    """
     if interval not in INTERVALS:
         raise EnmsError(f"unknown interval {interval!r} (use {', '.join(INTERVALS)})")
     energy_days = queries.seu_series(store, equipment, source, first, last)
     days = [r["day"] for r in energy_days]
     problems = defaultdict(list)   # day -> reasons
     for r in energy_days:
-        if r["energy"] is None or r["completeness"] < ENERGY_COMPLETENESS_MIN:
+        if energy_required and (r["energy"] is None or r["completeness"] < ENERGY_COMPLETENESS_MIN):
             problems[r["day"]].append(f"energy {100 * r['completeness']:.0f} % metered")
     driver_days = {}
     for spec in specs + ([{"name": weather, "rollup": "mean"}] if weather else []):
@@ -126,7 +131,8 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
         driver_days[spec["name"]] = np.array(
             [np.nan if r["value"] is None else r["value"] for r in series])
     seu = catalog.get_seu(store, equipment, source)
-    for name in seu["meters"] + [sp["name"] for sp in specs if sp.get("kind") != "derived"]:
+    for name in (seu["meters"] if energy_required else []) + \
+            [sp["name"] for sp in specs if sp.get("kind") != "derived"]:
         for day, kinds in _flagged_days(store, name, first, last).items():
             problems[day].append(f"{name}: {', '.join(kinds)} (data-quality scan)")
     keys = _interval_keys(days, interval)
@@ -567,6 +573,27 @@ def expected(store, equipment: str, source: str, first: date, last: date,
         "fractional_savings_uncertainty": fsu, "rows": rows,
         **({"groups": grouped} if grouped is not None else {}),
     }
+
+
+def expected_days(store, equipment: str, source: str, first: date, last: date,
+                  version: int | None = None) -> dict:
+    """The baseline's expected energy [native unit] of each day over [first, last]
+    whose drivers are complete, whatever its metered energy: {day: energy}.
+    For model-based estimates of missing energy; {} for a model whose interval
+    is not a day (it cannot say what one day needs)."""
+    baseline = get(store, equipment, source, version)
+    spec = baseline["spec"]
+    if spec["interval"] != "day":
+        return {}
+    _check_rollups_unchanged(store, spec)
+    frame = build_frame(store, equipment, source, first, last, spec["drivers"], "day",
+                        spec.get("temperature_driver"), energy_required=False)
+    if frame.n == 0:
+        return {}
+    prediction = regression.predict(_ols_from_dict(baseline["statistics"]), _design(frame, spec))
+    static = baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
+    return {day: float(p * static["scale"] + static["add"])
+            for day, p in zip(frame.starts, prediction.expected)}
 
 
 GROUPINGS = ("week", "month")

@@ -8,9 +8,10 @@ each counted driver, SEnPI = actual / expected as in the DOE EnPI tool, and
 energy per unit of what the equipment's other meters measure, such as kWh per
 Nm3 of compressed air), the drivers' period values, the product mix, the
 completeness of the period, the data-quality score of the SEU's meters and
-drivers over the period (from the data-quality log), whether estimated values
-were used (none are: incomplete intervals are left out), and the baseline
-version used.
+drivers over the period (from the data-quality log), the measured and the
+estimated energy with the rule that filled each gap (``engine.estimates``;
+the comparison with the baseline uses fully metered days only), and the
+baseline version used.
 
 Reports are stored: one current report per SEU and period. Regenerating with
 the same baseline version replaces it; after a baseline adjustment the old
@@ -30,8 +31,8 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import audit, baselines, catalog, cusum, data_quality as dq, quality, queries, \
-    schema as s
+from . import audit, baselines, catalog, cusum, data_quality as dq, estimates, quality, \
+    queries, schema as s
 from .errors import EnmsError, NotFound
 from .periods import label, parse_period
 
@@ -42,8 +43,6 @@ ALPHA = 0.05  # the reports' prediction interval: 95 %
 SLICEABLE_INTERVALS = ("day", "month")
 QUALITY_RULE = ("lowest of the period scores of the SEU's meters and drivers; a period score "
                 "is the day scores weighted by day length (docs/methods.md, section 9)")
-ESTIMATES_NOTE = ("No estimated values are used: days with missing or flagged data are left "
-                  "out of both actual and expected energy (see excluded).")
 
 
 def _reporting_start(baseline: dict) -> date:
@@ -340,6 +339,12 @@ def _compose(reader: _Reader, ctx: _Seu, result: dict, trend: _Trend, first: dat
     kwh = ctx.source["kwh_per_unit"]
     values = _driver_values(reader, ctx.specs, first, last)
     energy = result["actual"]
+    filled = estimates.fill(reader.store, seu, {m: reader.meter_days(m, first, last)
+                                                for m in seu["meters"]}, first, last,
+                            baseline["version"])
+    quality_of_period = _data_quality(reader, ctx.inputs, first, last)
+    quality_of_period["estimated_days"] = [
+        {"from": r["from"], "to": r["to"], "rule": r["rule"]} for r in filled["rows"]]
     enpi = [{"name": f"{seu['unit']} per {sp['unit']} {sp['name']}",
              "value": energy / values[sp["name"]]}
             for sp in ctx.specs if sp["kind"] == "measured" and sp["rollup"] == "sum"
@@ -364,8 +369,8 @@ def _compose(reader: _Reader, ctx: _Seu, result: dict, trend: _Trend, first: dat
         "completeness": result["intervals_used"] / result["intervals_total"],
         "intervals_used": result["intervals_used"], "intervals_total": result["intervals_total"],
         "excluded": result["excluded"],
-        "data_quality": _data_quality(reader, ctx.inputs, first, last),
-        "estimates": {"used": False, "count": 0, "note": ESTIMATES_NOTE},
+        "data_quality": quality_of_period,
+        "estimates": filled,
         "cusum": trend.at(first, last),
         "warnings": baseline["warnings"],
     }

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import BACKENDS, demo_database
-from engine import catalog, ingest, quality, readings, schema
+from engine import catalog, estimates, ingest, quality, queries, readings, schema
 from engine.errors import NotFound
 
 SEED = 7
@@ -275,6 +275,35 @@ def test_short_gaps_get_linear_estimates_that_are_never_stored(store, plant, tmp
     with store.read() as conn:
         rows = conn.execute(sa.text("SELECT COUNT(*) FROM electricity_readings")).scalar()
     assert rows == 17
+
+
+def test_gap_days_are_estimated_by_a_named_rule_or_stay_missing(store, plant, tmp_path):
+    """A day with only short gaps is completed by the linear rule; a day with a
+    long gap and no baseline to estimate it stays missing, never zero."""
+    plant(store)
+    hours = {14: [h for h in range(24) if h not in (3, 4)],          # 2 hours: linear
+             15: [h for h in range(24) if h not in range(15, 20)]}   # 5 hours: too long
+    lines = ["timestamp,meter,consumption_kwh"]
+    lines += [f"2025-01-{d} {h:02d}:00,M-Compressor-1,{10 + h}" for d, hs in hours.items()
+              for h in hs]
+    lines += ["2025-01-16 00:00,M-Compressor-1,10"]                   # a reading after day 15
+    path = tmp_path / "gappy.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ingest.import_readings(store, path, "electricity")
+    first, last = date(2025, 1, 14), date(2025, 1, 15)
+    days = {"M-Compressor-1": queries.meter_series(store, "M-Compressor-1", first, last)}
+    seu = {"equipment": "Compressor-1", "source": "electricity", "unit": "kWh"}
+    filled = estimates.fill(store, seu, days, first, last)
+    assert estimates.gap_days(days) == [first, last]
+    assert filled["measured"] == 0  # no day fully metered
+    [row] = filled["rows"]
+    assert (row["meter"], row["from"], row["to"], row["rule"]) == (
+        "M-Compressor-1", first, first, "linear")
+    assert row["interpolated"] == pytest.approx(13.0 + 14.0)
+    assert row["energy"] == pytest.approx(sum(10 + h for h in range(24)))
+    assert filled["estimated"] == pytest.approx(row["energy"])
+    assert [m["day"] for m in filled["not_estimated"]] == [last]
+    assert filled["with_estimates"] is None  # a missing day is not a zero
 
 
 def test_order_and_duplicates_are_settled_at_import(store, plant, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from conftest import BACKENDS, demo_database
-from engine import baselines, catalog, cusum, reports
+from engine import baselines, catalog, cusum, queries, reports
 from engine.demo import train_demo_baselines
 
 
@@ -162,11 +162,30 @@ def test_report_scores_data_quality_and_shows_the_gap(demo):
     assert len(found) == 1
     assert found[0]["from"].startswith("2025-07-21") and found[0]["to"].startswith("2025-07-26")
     assert gap["start"].startswith("2025-07-20T22:00")  # the same local midnight, in UTC
-    # The missing days are left out, not estimated, and the report says so.
-    assert july["estimates"]["used"] is False and "No estimated values" in july["estimates"]["note"]
+    # The missing days are left out of the comparison, and estimated by the
+    # model-based rule for the period's energy: the baseline's expected energy
+    # from each day's production, marked with its rule.
     assert july["intervals_used"] <= 31 - 5
+    e = july["estimates"]
+    [row] = e["rows"]
+    assert (row["meter"], row["from"], row["to"], row["rule"]) == (
+        "M-Autoclave-1-ST", date(2025, 7, 21), date(2025, 7, 25), "baseline_model")
+    model = baselines.get(store, "Autoclave-1", "steam")
+    stats, static = model["statistics"], model["static_adjustment"] or {"add": 0, "scale": 1}
+    production = queries.driver_series(store, "production_count", row["from"], row["to"])
+    by_hand = sum((stats["intercept"] + stats["coefficients"][0] * d["value"]) * static["scale"]
+                  + static["add"] for d in production)
+    assert list(stats["names"]) == ["production_count"]
+    assert row["energy"] == pytest.approx(by_hand, rel=1e-9)
+    metered = queries.meter_series(store, "M-Autoclave-1-ST", date(2025, 7, 1), date(2025, 7, 31))
+    assert e["measured"] == pytest.approx(sum(d["energy"] for d in metered
+                                              if d["completeness"] >= 0.98))
+    assert e["with_estimates"] == pytest.approx(e["measured"] + row["energy"])
+    assert e["days_estimated"] == 5 and e["rules"]["baseline_model"]
+    assert q["estimated_days"] == [{"from": row["from"], "to": row["to"], "rule": "baseline_model"}]
     clean = reports.build(store, "Autoclave-1", "steam", date(2025, 3, 1), date(2025, 3, 31))
     assert clean["data_quality"]["score"] > 0.9 and not clean["data_quality"]["findings"]
+    assert clean["estimates"]["used"] is False and clean["estimates"]["rows"] == []
 
 
 def test_cusum_judges_weeks_once_they_have_ended(demo):

@@ -204,4 +204,8 @@ def print_report(r: dict) -> None:
         if len(q["findings"]) > 8:
             console.print(f"    and {len(q['findings']) - 8} more findings (--json lists all)")
     if r.get("estimates") is not None:
-        console.print(f"  estimates: {r['estimates']['note']}", markup=False, highlight=False)
+        e = r["estimates"]
+        console.print(f"  estimates: {e['note']}", markup=False, highlight=False)
+        for x in e.get("rows", []):  # what each named rule filled
+            console.print(f"    {x['meter']} {x['from']} to {x['to']}: {x['rule']} "
+                          f"{_cell(x['energy'])} {r['unit']}", markup=False, highlight=False)
