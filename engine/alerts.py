@@ -56,7 +56,9 @@ from .errors import EnmsError, NotFound
 from .localtime import DAY_S
 from .periods import label
 
-KINDS = ("significant_deviation", "cusum_alarm", "data_quality_drop", "missing_data")
+# Raised as data arrives (engine.realtime, `enms listen`), through ``raise_conditions``.
+LIVE_KINDS = ("sensor_silence", "stuck_value", "spike")
+KINDS = ("significant_deviation", "cusum_alarm", "data_quality_drop", "missing_data") + LIVE_KINDS
 SEVERITIES = notify.SEVERITIES
 STATUSES = ("open", "acknowledged")
 
@@ -616,6 +618,17 @@ def retry_notifications(store, notifiers=None) -> dict:
             result["errors"] += part["errors"]
     result["retried"] = len(failed)
     return result
+
+
+def raise_conditions(store, conditions: list[dict], *, notifiers=(), now=None) -> list[dict]:
+    """Store conditions found outside ``evaluate`` (the real-time checks of
+    ``engine.realtime``), idempotently as ``evaluate`` does, and send the new
+    alerts to ``notifiers``. Returns the new alerts."""
+    recorded = _record(store, conditions, now or datetime.now(timezone.utc))
+    new = _by_ids(store, recorded["new"])
+    if new and notifiers:
+        deliver(store, new, notifiers)
+    return new
 
 
 # --- evaluating --------------------------------------------------------------------------------
