@@ -4,14 +4,14 @@ statistics, the data quality, the investigation status (alerts about the SEU,
 its meters and drivers in the period, and who acknowledged them with what
 comment) and signature lines.
 
-``month_document`` composes the document from plain data; ``write`` reads
-what it needs through the engine's public functions, draws the charts into a
-folder beside the PDF and renders it (``engine.pdf``).
+``month_document`` composes the document from plain data; ``write`` takes a
+report, reads the rest through the engine's public functions, draws the
+charts into a folder beside the PDF and renders it (``engine.pdf``).
 """
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import alerts, baselines, figures, pdf, reports
+from . import alerts, baselines, figures, pdf
 from .document import Document, Figure, Heading, PageBreak, Signatures, Table, Text, number, \
     percent
 
@@ -144,16 +144,15 @@ def month_document(r: dict, baseline: dict, found: list[dict], charts: dict) -> 
     return doc
 
 
-def write(store, equipment: str, source: str, first, last, path,
-          report: dict | None = None) -> dict:
-    """The PDF of one SEU over [first, last] at ``path``; its charts as PNG in
-    '<path stem>_charts/' beside it. Returns the report and the files."""
+def write(store, report: dict, path) -> dict:
+    """The PDF of a period report (``reports.build`` or ``generate``) at
+    ``path``; its charts as PNG in '<path stem>_charts/' beside it. Returns
+    the paths of the PDF and of the charts."""
     path = Path(path)
-    r = report or reports.build(store, equipment, source, first, last)
-    baseline = baselines.get(store, equipment, source, r["baseline_version"])
+    baseline = baselines.get(store, report["equipment"], report["source"],
+                             report["baseline_version"])
     chart_dir = path.with_name(path.stem + "_charts")
-    charts = {"daily": figures.daily_chart(store, r, chart_dir),
-              "cusum": figures.cusum_file(store, r, chart_dir)}
-    document = month_document(r, baseline, investigation(store, r), charts)
-    pdf.write(document, path)
-    return {"report": r, "pdf": path, "charts": charts}
+    charts = {"daily": figures.daily_chart(store, report, chart_dir),
+              "cusum": figures.cusum_file(store, report, chart_dir)}
+    pdf.write(month_document(report, baseline, investigation(store, report), charts), path)
+    return {"pdf": path, "charts": charts}

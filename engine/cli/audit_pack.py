@@ -71,8 +71,7 @@ def write_report_pdf(store, report: dict, path: str) -> dict:
         raise EnmsError(f"--pdf {path}: the file name must end in .pdf")
     if not target.parent.is_dir():
         raise EnmsError(f"--pdf {path}: the folder {target.parent} does not exist")
-    done = report_pdf.write(store, report["equipment"], report["source"], report["first"],
-                            report["last"], target, report=report)
+    done = report_pdf.write(store, report, target)
     return {"pdf": str(done["pdf"]), "charts": [str(p) for p in done["charts"].values()]}
 
 
