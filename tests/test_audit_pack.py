@@ -181,3 +181,16 @@ def test_a_plant_without_a_policy_is_told_so(store):
     assert policy.get(store)["text"] == "Our policy, approved\n"
     assert [v["version"] for v in policy.history(store)] == [1, 2]
     assert [t["entity"] for t in audit.log(store, action="policy")] == ["version 1", "version 2"]
+
+
+def test_significance_is_the_pareto_cut_or_a_large_share():
+    kwh = {"A": 500.0, "B": 250.0, "C": 40.0, "D": 60.0, "E": 40.0, "F": 30.0, "G": 80.0,
+           "H": None}
+    rows = audit_pack.significance([{"seu": k, "energy_kwh": v} for k, v in kwh.items()])
+    got = {r["seu"]: (r["rank"], r["significant"]) for r in rows}
+    # Ranked by kWh (total 1000): A 50 %, B 25 % (75 % before C's turn), G 8 %
+    # (75 % before it: inside the 80 %), D 6 % (83 % before it, but 5 % or more),
+    # C and E 4 % and F 3 % (after 80 %, each under 5 %): not significant.
+    assert got == {"A": (1, True), "B": (2, True), "G": (3, True), "D": (4, True),
+                   "C": (5, False), "E": (6, False), "F": (7, False), "H": (None, None)}
+    assert next(r for r in rows if r["seu"] == "H")["share"] is None, "no data is no share"
