@@ -187,26 +187,34 @@ def backup(store, out) -> dict:
                         "overwritten)")
     if not out.parent.is_dir():
         raise EnmsError(f"{out.parent} is not a directory")
-    with tempfile.TemporaryDirectory(prefix="enms-backup-", dir=out.parent) as work:
-        snapshot = _sqlite_snapshot if store.dialect == "sqlite" else _postgres_snapshot
-        payload, tables, revision = snapshot(store, Path(work))
-        manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "database": store.dialect, "method": METHODS[store.dialect],
-            "schema_revision": revision,
-            "payload": {"name": payload.name, "bytes": payload.stat().st_size,
-                        "sha256": _sha256(payload)},
-            "tables": tables,
-        }
-        partial = Path(work) / "backup.zip"
-        # A pg_dump custom archive is compressed already; an SQLite file is not.
-        compression = zipfile.ZIP_DEFLATED if store.dialect == "sqlite" else zipfile.ZIP_STORED
-        with zipfile.ZipFile(partial, "w", compression=compression) as archive:
-            archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
-            archive.write(payload, payload.name)
-        # Complete or absent: a backup file never exists half-written.
-        os.replace(partial, out)
+    try:
+        # Beside the target: the finished file is renamed into place, never copied.
+        with tempfile.TemporaryDirectory(prefix="enms-backup-", dir=out.parent) as work:
+            return _write(store, out, Path(work))
+    except OSError as exc:  # permissions, a full disk
+        raise EnmsError(f"cannot write the backup {out}: {exc.strerror or exc}") from None
+
+
+def _write(store, out: Path, work: Path) -> dict:
+    snapshot = _sqlite_snapshot if store.dialect == "sqlite" else _postgres_snapshot
+    payload, tables, revision = snapshot(store, work)
+    manifest = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "database": store.dialect, "method": METHODS[store.dialect],
+        "schema_revision": revision,
+        "payload": {"name": payload.name, "bytes": payload.stat().st_size,
+                    "sha256": _sha256(payload)},
+        "tables": tables,
+    }
+    partial = work / "backup.zip"
+    # A pg_dump custom archive is compressed already; an SQLite file is not.
+    compression = zipfile.ZIP_DEFLATED if store.dialect == "sqlite" else zipfile.ZIP_STORED
+    with zipfile.ZipFile(partial, "w", compression=compression) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
+        archive.write(payload, payload.name)
+    # Complete or absent: a backup file never exists half-written.
+    os.replace(partial, out)
     return manifest
 
 
@@ -330,7 +338,9 @@ def restore(store, path, force: bool = False, actor: str | None = None) -> dict:
     if held and not force:
         raise EnmsError(f"{store.describe()} is not empty ({sum(held.values())} rows in "
                         f"{len(held)} tables): restore with --force to replace all of it")
-    with tempfile.TemporaryDirectory(prefix="enms-restore-") as work:
+    # The payload is as large as the database: SQLite's goes beside the database file.
+    near = store.sqlite_path.parent if kind == "sqlite" else None
+    with tempfile.TemporaryDirectory(prefix="enms-restore-", dir=near) as work:
         payload = _extract_payload(path, manifest, Path(work))
         (_sqlite_restore if kind == "sqlite" else _postgres_restore)(store, payload)
     with store.read() as conn:
