@@ -55,7 +55,8 @@ ACTIONS: dict[str, Action] = {
     # needs a role that may do both.
     "ask": Action("answer an utterance as the voice assistant", _ENGINEERING),
     "audit.read": Action("read the audit trail", ("admin", "auditor")),
-    "users.manage": Action("add, list and disable users and their API keys", ("admin",)),
+    "users.manage": Action("add, list, disable users, change roles, make API keys",
+                           ("admin",)),
 }
 
 

@@ -57,6 +57,11 @@ def _check_name(name) -> str:
     return name
 
 
+def _check_role(role: str) -> None:
+    if role not in permissions.ROLES:
+        raise EnmsError(f"unknown role {role!r}: use one of {', '.join(permissions.ROLES)}")
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise EnmsError(f"the password is too short: at least {MIN_PASSWORD_LENGTH} characters")
@@ -93,8 +98,7 @@ def create_user(store, name: str, role: str, *, password: str | None = None,
                 site: str | None = None, actor: str) -> dict:
     """Add a user. Without a password it is a device that signs in by API key only."""
     _check_name(name)
-    if role not in permissions.ROLES:
-        raise EnmsError(f"unknown role {role!r}: use one of {', '.join(permissions.ROLES)}")
+    _check_role(role)
     password_hash = None
     if password is not None:
         _check_password(password)
@@ -160,6 +164,19 @@ def disable_user(store, name: str, *, actor: str) -> dict:
                      .values(active=False, disabled_at=_now()))
         user = _public(_user_row(conn, name))
         _audit(conn, actor, "user.disable", name, before=before, after=_audited(user))
+    return user
+
+
+def set_role(store, name: str, role: str, *, actor: str) -> dict:
+    """Give user ``name`` another role; it applies to its next request."""
+    _check_role(role)
+    with store.begin() as conn:
+        row = _user_row(conn, name)
+        if row["role"] == role:
+            raise EnmsError(f"user {name!r} has the role {role} already")
+        conn.execute(s.users.update().where(s.users.c.id == row["id"]).values(role=role))
+        user = _public(_user_row(conn, name))
+        _audit(conn, actor, "user.role", name, before={"role": row["role"]}, after={"role": role})
     return user
 
 

@@ -192,6 +192,21 @@ def test_disabling_a_user_ends_its_token_and_keys(api):
     assert audit.log(api.store, action="user.disable")[-1]["actor"] == "admin"
 
 
+def test_a_role_change_applies_to_the_next_request(api):
+    users.create_user(api.store, "mover", "energy_engineer", password=password("mover"),
+                      actor="test")
+    token = api.sign_in("mover", password("mover")).json()["access_token"]
+    args = {"seu": "Boiler-1", "energy_source": "natural_gas"}
+    assert api.call("GET", "/baseline/seu/history", token=token, params=args).status_code == 200
+    moved = api.call("POST", "/users/mover/role", role="admin", json={"role": "executive"})
+    assert moved.json()["role"] == "executive"
+    refused = api.call("GET", "/baseline/seu/history", token=token, params=args)
+    assert "the role executive may not baseline.read" in assert_one_message(refused, 403)
+    record = audit.log(api.store, action="user.role")[-1]
+    assert (record["actor"], record["before"], record["after"]) == \
+        ("admin", {"role": "energy_engineer"}, {"role": "executive"})
+
+
 def test_a_device_signs_in_by_api_key_with_its_role(api):
     made = api.call("POST", "/users", role="admin",
                     json={"name": "hall-speaker", "role": "plant_manager"})

@@ -27,6 +27,8 @@ def _request(ctx, method: str, path: str, role: str) -> tuple[str, dict]:
         ("POST", "/users"): ({"json": {"name": f"new-{tag}", "role": "auditor",
                                        "password": "a long password 123"}}, None),
         ("POST", "/users/{name}/disable"): ({}, {"name": f"gone-{tag}"}),
+        ("POST", "/users/{name}/role"): ({"json": {"role": "executive"}},
+                                         {"name": f"moved-{tag}"}),
         ("POST", "/users/{name}/api-keys"): ({"json": {"label": f"key by {role}"}},
                                              {"name": "executive"}),
         ("GET", "/audit"): ({"params": {"limit": 5}}, None),
@@ -100,8 +102,9 @@ def test_every_endpoint_by_every_role_follows_the_matrix(api):
     # Each role that may acknowledge gets an alert of its own: an alert is acknowledged once.
     ctx = {"show": open_alerts[0], "ack": dict(zip(permissions.ROLES, open_alerts))}
     for role in permissions.ROLES:
-        users.create_user(store, f"gone-{role.replace('_', '-')}", "auditor",
-                          password="a long password 123", actor="test")
+        for kind in ("gone", "moved"):
+            users.create_user(store, f"{kind}-{role.replace('_', '-')}", "auditor",
+                              password="a long password 123", actor="test")
     admin = users.get_user(store, "admin")
     bad_tokens = {"none": None, "expired": issue_token(SECRET, admin, ttl_s=-1),
                   "forged": issue_token("not the server's secret " * 2, admin, ttl_s=600)}

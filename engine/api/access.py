@@ -76,6 +76,16 @@ def disable_user(name: UserName, store: StoreDep, user: Permitted("users.manage"
     return EngineJSON(users.disable_user(store, name, actor=user["name"]))
 
 
+class RoleIn(Body):
+    role: Literal[permissions.ROLES]
+
+
+@router.post("/users/{name}/role", tags=["users"])
+def set_role(name: UserName, body: RoleIn, store: StoreDep, user: Permitted("users.manage")):
+    """Give a user another role; it applies from its next request."""
+    return EngineJSON(users.set_role(store, name, body.role, actor=user["name"]))
+
+
 class KeyIn(Body):
     label: str = Field(min_length=1, max_length=200, examples=["kitchen speaker"])
 

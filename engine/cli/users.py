@@ -7,6 +7,7 @@
     enms user key speaker-1 --label "spare speaker"   # a new API key, shown once
     enms user revoke-key 3f9a1c2b7d4e
     enms user list
+    enms user role e.eng plant_manager
     enms user disable e.eng
 
 There is no default user and no default password: the first admin is made
@@ -47,6 +48,12 @@ def register(sub, common) -> None:
     off.add_argument("name")
     off.set_defaults(func=lambda store, a: users.disable_user(
         store, a.name, actor=audit.default_actor()))
+
+    role = actions.add_parser("role", parents=[common], help="give a user another role")
+    role.add_argument("name")
+    role.add_argument("role", choices=permissions.ROLES)
+    role.set_defaults(func=lambda store, a: users.set_role(
+        store, a.name, a.role, actor=audit.default_actor()))
 
     key = actions.add_parser("key", parents=[common], help="a new API key, shown once")
     key.add_argument("name")
