@@ -17,6 +17,9 @@ VOICE = [
 # `enms audit-pack`); imported only by those, so a voice device runs without.
 REPORTS = ["matplotlib>=3.8", "reportlab>=4.0"]
 
+# Live data over MQTT (`enms listen`, `enms simulate`): exact pin in constraints.txt.
+LIVE = ["paho-mqtt>=2.1,<3"]
+
 # The HTTP API (`enms serve`, `enms user`): exact pins in constraints.txt.
 API = ["fastapi>=0.115", "uvicorn>=0.30", "pyjwt>=2.8", "argon2-cffi>=23.1",
        "python-multipart>=0.0.9"]
@@ -52,12 +55,13 @@ setup(
         "voice": VOICE,
         "reports": REPORTS,
         "api": API,
+        "live": LIVE,
         # ovos-messagebus: the real bus server for the `enms chat --bus` tests;
         # its last final release (0.0.10) requires ovos-config<2, which the
         # stable ovos-core 2.1 line cannot meet, so the 0.2.1 pre-release.
         "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4",
                  "ovos-messagebus>=0.2.1a6,<0.3", "hypothesis>=6.100"]
-        + VOICE + REPORTS + API,
+        + VOICE + REPORTS + API + LIVE,
     },
     entry_points={"console_scripts": ["enms=engine.cli.main:main"],
                   "opm.skill": ["skill-enms.openvoiceos=skill_enms:EnmsSkill"]},

@@ -278,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_users(sub, COMMON)
     from .audit_pack import register as register_audit_pack  # enms audit-pack, enms policy
     register_audit_pack(sub, COMMON)
+    from .listen import register as register_listen  # enms listen (MQTT)
+    register_listen(sub, COMMON)
+    from .simulate import register as register_simulate  # enms simulate (MQTT)
+    register_simulate(sub, COMMON)
 
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))

@@ -1,0 +1,117 @@
+"""``enms simulate``: the demo factory's readings published over MQTT in accelerated time.
+
+    enms simulate --mqtt mqtt://127.0.0.1:1883 --from 2025-06-02 --to 2025-06-08
+    enms simulate --mqtt mqtt://127.0.0.1:1883 --speed 0              # as fast as possible
+    enms simulate --mqtt mqtt://127.0.0.1:1883 --from 2025-10-01 --to 2025-10-31 --shift-weeks 5
+
+Every meter and measured driver of the demo factory (``engine.demo_plant``,
+the same seed gives the same numbers) is published on the topic scheme of
+``engine.stream`` (``enms/<site>/meter/<meter>``, ``enms/<site>/driver/<driver>``),
+QoS 1, in time order: ``--speed 3600`` plays an hour of plant time per
+second. ``--shift-weeks`` moves the replay later by whole weeks (weekdays
+stay weekdays), so a database built with ``enms demo`` receives new days
+instead of duplicates.
+"""
+import json
+import time
+from datetime import date, timedelta
+
+import numpy as np
+
+from .. import demo_plant
+from ..errors import EnmsError
+from ..localtime import day_bounds, utc_iso
+from ..stream import DEFAULT_ROUTES
+from . import mqtt
+from .args import parse_date
+
+WEEK_S = 7 * 86400
+
+
+def register(sub, common) -> None:
+    """Add ``simulate`` to the ``enms`` subcommands."""
+    p = sub.add_parser("simulate", parents=[common],
+                       help="publish the demo factory's readings over MQTT in accelerated time")
+    p.add_argument("--mqtt", required=True, metavar="URL", help="broker, mqtt://host[:port]")
+    p.add_argument("--speed", type=float, default=3600.0,
+                   help="plant seconds per real second (default 3600; 0: no waiting)")
+    p.add_argument("--from", dest="first", type=parse_date, default=date(2025, 6, 2),
+                   help="first local day replayed (default 2025-06-02)")
+    p.add_argument("--to", dest="last", type=parse_date, default=date(2025, 6, 8),
+                   help="last local day replayed (default 2025-06-08)")
+    p.add_argument("--shift-weeks", type=int, default=0,
+                   help="publish the readings this many weeks later (default 0)")
+    p.add_argument("--seed", type=int, default=42, help="the demo's random seed (default 42)")
+    p.add_argument("--client-id", default="", help="MQTT client id (default: chosen by the broker)")
+    p.set_defaults(func=cmd_simulate)
+
+
+def messages(plant, first: date, last: date, shift_s: int = 0) -> list[tuple[int, str, dict]]:
+    """(ts [s], topic, payload) of every reading starting on the local days
+    [first, last], in time order; ts and payload times moved by ``shift_s``."""
+    lo = day_bounds(plant.site["timezone"], first)[0]
+    hi = day_bounds(plant.site["timezone"], last)[1]
+    meter_topic, driver_topic = (r.topic.replace("{site}", plant.site["name"])
+                                 for r in DEFAULT_ROUTES)
+    out = []
+    for name, series in plant.meter_readings.items():
+        topic = meter_topic.replace("{meter}", name)
+        out += _series(topic, series["ts"], series["duration_s"], series["columns"], lo, hi,
+                       shift_s)
+    for name, series in plant.driver_readings.items():
+        topic = driver_topic.replace("{driver}", name)
+        out += _series(topic, series["ts"], series["duration_s"], {"value": series["value"]},
+                       lo, hi, shift_s)
+    out.sort(key=lambda m: m[0])
+    return out
+
+
+def _series(topic, ts, duration_s, columns: dict, lo: int, hi: int, shift_s: int) -> list:
+    rows = np.flatnonzero((ts >= lo) & (ts < hi))
+    out = []
+    for i in rows:
+        payload = {"ts": utc_iso(int(ts[i]) + shift_s), "duration_s": int(duration_s[i])}
+        for column, values in columns.items():
+            value = float(values[i])
+            payload[column] = None if np.isnan(value) else value  # missing stays missing
+        out.append((int(ts[i]) + shift_s, topic, payload))
+    return out
+
+
+def cmd_simulate(store, args):
+    if args.last < args.first:
+        raise EnmsError(f"--to {args.last} is before --from {args.first}")
+    if args.speed < 0:
+        raise EnmsError("--speed must be >= 0")
+    if not (demo_plant.FIRST_DAY <= args.first and args.last <= demo_plant.LAST_DAY):
+        raise EnmsError(f"the demo factory has data from {demo_plant.FIRST_DAY} to "
+                        f"{demo_plant.LAST_DAY}; use --shift-weeks to publish it later")
+    url = mqtt.parse_url(args.mqtt)
+    plan = messages(demo_plant.build_demo_plant(args.seed), args.first, args.last,
+                    args.shift_weeks * WEEK_S)
+    if not plan:
+        raise EnmsError(f"no readings from {args.first} to {args.last}")
+    client = mqtt.client(url, args.client_id)
+    try:
+        client.connect(url["host"], url["port"])
+    except OSError as exc:
+        raise EnmsError(f"cannot reach the broker at {args.mqtt}: {exc}") from None
+    client.max_queued_messages_set(0)
+    client.max_inflight_messages_set(1000)
+    client.loop_start()
+    started, t0 = time.monotonic(), plan[0][0]
+    try:
+        sent = []
+        for ts, topic, payload in plan:
+            if args.speed:
+                wait = (ts - t0) / args.speed - (time.monotonic() - started)
+                if wait > 0:
+                    time.sleep(wait)
+            sent.append(client.publish(topic, json.dumps(payload), qos=1))
+        for info in sent:  # every message handed to the broker before we leave
+            info.wait_for_publish(timeout=60)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return {"published": len(plan), "first": utc_iso(plan[0][0]),
+            "last": utc_iso(plan[-1][0]), "seconds": round(time.monotonic() - started, 2)}

@@ -1,0 +1,265 @@
+"""Real-time checks as live readings arrive (``enms listen``).
+
+After each written batch (``engine.stream.flush``) the ``Monitor`` looks at
+the readings just stored and raises alerts through the same store and
+notifiers as the monthly evaluation (``alerts.raise_conditions``):
+
+- ``sensor_silence``: a meter that has reported since the listener started
+  sends nothing for longer than its interval allows: no reading has ended
+  within ``SILENCE_INTERVALS`` intervals (at least ``SILENCE_MIN_S``) of
+  the monitor's clock. Checked on every batch and every few seconds between.
+- ``stuck_value``: the newest readings repeat one non-zero value more than
+  ``data_quality.STUCK_MIN_REPEATS`` times in a row (``dq.stuck_runs``, the
+  rule of the data-quality scan).
+- ``spike``: a reading whose rate stands out by a robust z above
+  ``dq.HAMPEL_THRESHOLD`` both from the readings before it and from the same
+  local time of the week in the ``dq.HAMPEL_WEEKS`` weeks before (the two
+  references of the scan's Hampel identifier; only the past exists live, so
+  a shift start that is ordinary for its time of week is no spike).
+- When the data's local day ends (the first reading of a new day), the
+  month's evaluation (``alerts.evaluate``) runs on the completed day: the
+  tabular CUSUM alarm, significant deviations and missing data are raised as
+  soon as that day's rollups make them trip.
+
+The clock is the data's: the newest reading end seen, advanced by wall time
+since it arrived. Live it is the wall clock; a replay (``enms simulate``)
+runs on the replayed time.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from datetime import datetime, timezone
+
+import numpy as np
+import sqlalchemy as sa
+
+from . import alerts, data_quality as dq, readings, schema as s
+from .localtime import day_from_number, local_offsets, offset_segments, utc_iso
+from .periods import label
+
+log = logging.getLogger("enms.realtime")
+
+SILENCE_INTERVALS = 3      # silent after three intervals without a reading ...
+SILENCE_MIN_S = 300        # ... and never before five minutes
+RECENT_READINGS = 2 * dq.HAMPEL_HALF_WINDOW + 1  # kept per meter for stuck values and spikes
+
+RULES = {
+    "sensor_silence": f"no reading ended within {SILENCE_INTERVALS} intervals of the meter "
+                      f"(at least {SILENCE_MIN_S} s)",
+    "stuck_value": f"one non-zero value repeated more than {dq.STUCK_MIN_REPEATS} times in a row",
+    "spike": f"rate robust z above {dq.HAMPEL_THRESHOLD:g} against the readings before it and "
+             f"against the same time of week in the {dq.HAMPEL_WEEKS} weeks before",
+}
+
+
+# --- the rules: pure functions ----------------------------------------------------------
+
+def silence_allowance_s(interval_s: int | None) -> int:
+    """How long [s] a meter may send nothing before it is called silent."""
+    return max(SILENCE_INTERVALS * int(interval_s or 0), SILENCE_MIN_S)
+
+
+def silent(last_end_s: dict, interval_s: dict, now_s: float) -> dict:
+    """Meters silent at ``now_s``: meter -> seconds since their last reading ended."""
+    return {m: now_s - end for m, end in last_end_s.items()
+            if now_s - end > silence_allowance_s(interval_s.get(m))}
+
+
+def stuck_now(ts, duration_s, value) -> dict | None:
+    """The stuck run that ends with the newest reading, if any (``dq.stuck_runs``)."""
+    runs = dq.stuck_runs(ts, duration_s, value)
+    return runs[-1] if runs and runs[-1]["last"] == len(ts) - 1 else None
+
+
+def spike_z(rate: float, before, same_time_of_week) -> tuple[float, float]:
+    """Robust z [-] of a rate against the readings before it and against the
+    same local time of the week in earlier weeks (NaN where too few)."""
+    x = np.array([rate])
+    z_before = dq.robust_z(x, np.asarray(before, dtype=float)[None, :])[0][0]
+    z_week = dq.robust_z(x, np.asarray(same_time_of_week, dtype=float)[None, :])[0][0]
+    return float(z_before), float(z_week)
+
+
+# --- the monitor ----------------------------------------------------------------------------
+
+class Monitor:
+    """The real-time checks of one listener, with what they remember between batches."""
+
+    def __init__(self, notifiers=(), clock=time.time):
+        self.notifiers = list(notifiers)
+        self.clock = clock
+        self.meters = {}          # meter id -> name, interval_s, tz, seu_id, table
+        self.last_end = {}        # meter id -> end [s] of its newest reading
+        self.recent = {}          # meter id -> deque of (ts, duration_s, energy)
+        self.data_now = None      # newest reading end seen [s] ...
+        self.data_at = None       # ... and the wall time it was seen
+        self.day = None           # the data's local day number (first site's zone)
+
+    def now_s(self) -> float | None:
+        if self.data_now is None:
+            return None
+        return self.data_now + max(0.0, self.clock() - self.data_at)
+
+    def observe(self, store, written) -> list[dict]:
+        """Check the readings of a written batch (``stream.Written``); returns new alerts."""
+        conditions = []
+        for source, (meter_ids, ts, duration_s, energy) in written.loaded.items():
+            if not len(ts):
+                continue
+            self._describe(store, source, np.unique(meter_ids))
+            for meter in np.unique(meter_ids):
+                rows = np.flatnonzero(meter_ids == meter)
+                rows = rows[np.argsort(ts[rows])]
+                conditions += self._meter_checks(store, int(meter), ts[rows], duration_s[rows],
+                                                 energy[rows])
+            end = float((ts + duration_s).max())
+            if self.data_now is None or end > self.data_now:
+                self.data_now, self.data_at = end, self.clock()
+        conditions += self._silence()
+        new = self._raise(store, conditions)
+        return new + self._day_end(store)
+
+    def tick(self, store) -> list[dict]:
+        """Checks that need no new data (silence); returns new alerts."""
+        return self._raise(store, self._silence())
+
+    def _describe(self, store, source: str, meter_ids) -> None:
+        missing = [int(m) for m in meter_ids if int(m) not in self.meters]
+        if not missing:
+            return
+        seu = (sa.select(s.seus.c.id).where(s.seus.c.equipment_id == s.meters.c.equipment_id,
+                                            s.seus.c.source_id == s.meters.c.source_id)
+               .limit(1).scalar_subquery())
+        with store.read() as conn:
+            rows = conn.execute(
+                sa.select(s.meters.c.id, s.meters.c.name, s.meters.c.interval_s,
+                          s.sites.c.timezone.label("tz"), seu.label("seu_id"))
+                .join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id)
+                .join(s.sites, s.sites.c.id == s.equipment.c.site_id)
+                .where(s.meters.c.id.in_(missing))).mappings().all()
+            energy = conn.execute(
+                sa.select(s.source_columns.c.name).join(
+                    s.energy_sources, s.energy_sources.c.id == s.source_columns.c.source_id)
+                .where(s.energy_sources.c.name == source,
+                       s.source_columns.c.kind == "energy")).scalar_one()
+        table = readings.table(source, [energy])
+        for r in rows:
+            self.meters[r["id"]] = {**r, "table": table, "energy": table.c[energy]}
+
+    def _meter_checks(self, store, meter: int, ts, duration_s, energy) -> list[dict]:
+        recent = self.recent.setdefault(meter, deque(maxlen=RECENT_READINGS))
+        self.last_end[meter] = max(self.last_end.get(meter, 0), int((ts + duration_s).max()))
+        out = []
+        for t, d, e in zip(ts.tolist(), duration_s.tolist(), energy.tolist()):
+            if recent and t <= recent[-1][0]:
+                continue  # a late or repeated reading: the checks look forward only
+            before = [dq.rate_per_hour(v, dur) for _, dur, v in recent if v == v]
+            recent.append((t, d, e))
+            if e == e and len(before) >= dq.MIN_REFERENCE:
+                out += self._spike(store, meter, t, d, e, before)
+        series = np.array(recent, dtype=float).reshape(-1, 3)
+        run = stuck_now(series[:, 0].astype(np.int64), series[:, 1].astype(np.int64),
+                        series[:, 2])
+        if run is not None:
+            out.append(self._stuck(meter, series, run))
+        return out
+
+    def _spike(self, store, meter: int, t: int, d: int, e: float, before) -> list[dict]:
+        rate = dq.rate_per_hour(e, d)
+        z_before, _ = spike_z(rate, before, [])
+        if not z_before > dq.HAMPEL_THRESHOLD:
+            return []
+        info = self.meters[meter]
+        weeks = [t - k * dq.WEEK_S for k in range(1, dq.HAMPEL_WEEKS + 1)]
+        table = info["table"]
+        with store.read() as conn:
+            rows = conn.execute(sa.select(info["energy"], table.c.duration_s).where(
+                table.c.meter_id == meter, table.c.ts.in_(weeks))).all()
+        week_rates = [dq.rate_per_hour(v, dur) for v, dur in rows if v is not None]
+        _, z_week = spike_z(rate, before, week_rates)
+        if not z_week > dq.HAMPEL_THRESHOLD:
+            return []  # ordinary for this time of the week (or too little history to say)
+        evidence = {"ts": utc_iso(t), "duration_s": d, "energy": e, "rate_per_h": rate,
+                    "median_before_per_h": float(np.median(before)),
+                    "median_same_time_of_week_per_h": float(np.median(week_rates)),
+                    "z_before": z_before, "z_same_time_of_week": z_week,
+                    "threshold": dq.HAMPEL_THRESHOLD, "rule": RULES["spike"]}
+        message = (f"spike at {self._local(meter, t)}: {rate:,.4g} per hour against "
+                   f"{np.median(before):,.4g} before and {np.median(week_rates):,.4g} at this "
+                   "time last weeks")
+        return [self._condition(meter, "spike", t, "warning", message, evidence)]
+
+    def _stuck(self, meter: int, series, run: dict) -> dict:
+        origin = int(series[run["origin"], 0])
+        last = int(series[run["last"], 0])
+        evidence = {"value": run["value"], "repeats": run["repeats"], "since": utc_iso(origin),
+                    "until": utc_iso(last + int(series[run["last"], 1])),
+                    "rule": RULES["stuck_value"]}
+        message = (f"value {run['value']:,.6g} repeated {run['repeats']} times since "
+                   f"{self._local(meter, origin)} (a frozen register or a lost sensor?)")
+        return self._condition(meter, "stuck_value", origin, "warning", message, evidence)
+
+    def _silence(self) -> list[dict]:
+        now = self.now_s()
+        if now is None:
+            return []
+        intervals = {m: info["interval_s"] for m, info in self.meters.items()}
+        out = []
+        for meter, quiet_s in silent(self.last_end, intervals, now).items():
+            since = self.last_end[meter]
+            evidence = {"last_reading_end": utc_iso(since), "silent_s": round(quiet_s),
+                        "allowed_s": silence_allowance_s(intervals.get(meter)),
+                        "interval_s": intervals.get(meter), "rule": RULES["sensor_silence"]}
+            message = (f"no data since {self._local(meter, since)} ({quiet_s / 60:,.0f} min; "
+                       f"{evidence['allowed_s'] / 60:,.0f} min allowed)")
+            out.append(self._condition(meter, "sensor_silence", since, "warning", message,
+                                       evidence))
+        return out
+
+    def _local(self, meter: int, ts: int) -> str:
+        return _local_text(self.meters[meter]["tz"], ts)
+
+    def _condition(self, meter: int, kind: str, ts: int, severity: str, message: str,
+                   evidence: dict) -> dict:
+        info = self.meters[meter]
+        day = _local_date(info["tz"], ts)
+        return {"kind": kind, "subject_kind": "meter", "subject_id": meter,
+                "subject": info["name"], "seu_id": info["seu_id"], "key": utc_iso(ts),
+                "period": label(day, day), "first": day, "last": day, "severity": severity,
+                "message": message, "evidence": evidence}
+
+    def _raise(self, store, conditions: list[dict]) -> list[dict]:
+        if not conditions:
+            return []
+        new = alerts.raise_conditions(store, conditions, notifiers=self.notifiers)
+        for a in new:
+            log.warning("alert %s %s %s: %s", a["id"], a["kind"], a["subject"], a["message"])
+        return new
+
+    def _day_end(self, store) -> list[dict]:
+        """The month's evaluation once the data's local day has ended."""
+        if not self.meters or self.data_now is None:
+            return []
+        tz = next(iter(self.meters.values()))["tz"]
+        today = _local_date(tz, int(self.data_now) - 1)
+        if self.day is None or today <= self.day:
+            self.day = self.day or today
+            return []
+        ended, self.day = self.day, today
+        result = alerts.evaluate(store, ended, ended, notifiers=self.notifiers,
+                                 now=float(self.data_now))
+        for a in result["new"]:
+            log.warning("alert %s %s %s: %s", a["id"], a["kind"], a["subject"], a["message"])
+        return result["new"]
+
+
+def _local_date(tz: str, ts: int):
+    offset = local_offsets(offset_segments(tz, ts - 1, ts + 1), np.array([ts]))[0]
+    return day_from_number(int((ts + offset) // 86400))
+
+
+def _local_text(tz: str, ts: int) -> str:
+    offset = int(local_offsets(offset_segments(tz, ts - 1, ts + 1), np.array([ts]))[0])
+    return datetime.fromtimestamp(ts + offset, timezone.utc).strftime("%Y-%m-%d %H:%M")
