@@ -93,6 +93,7 @@ class Monitor:
         self.meters = {}          # meter id -> name, interval_s, tz, seu_id, table
         self.last_end = {}        # meter id -> end [s] of its newest reading
         self.recent = {}          # meter id -> deque of (ts, duration_s, energy)
+        self.stuck_since = {}     # meter id -> (value, ts of the reading repeated)
         self.data_now = None      # newest reading end seen [s] ...
         self.data_at = None       # ... and the wall time it was seen
         self.day = None           # the data's local day number (first site's zone)
@@ -162,7 +163,9 @@ class Monitor:
         series = np.array(recent, dtype=float).reshape(-1, 3)
         run = stuck_now(series[:, 0].astype(np.int64), series[:, 1].astype(np.int64),
                         series[:, 2])
-        if run is not None:
+        if run is None:
+            self.stuck_since.pop(meter, None)
+        else:
             out.append(self._stuck(meter, series, run))
         return out
 
@@ -193,11 +196,16 @@ class Monitor:
 
     def _stuck(self, meter: int, series, run: dict) -> dict:
         origin = int(series[run["origin"], 0])
+        value, since = self.stuck_since.get(meter, (None, None))
+        if run["origin"] == 0 and value == run["value"]:
+            origin = since  # a run longer than the readings kept: the same alert
+        self.stuck_since[meter] = (run["value"], origin)
         last = int(series[run["last"], 0])
-        evidence = {"value": run["value"], "repeats": run["repeats"], "since": utc_iso(origin),
+        repeats = (last - origin) // int(series[run["last"], 1])
+        evidence = {"value": run["value"], "repeats": repeats, "since": utc_iso(origin),
                     "until": utc_iso(last + int(series[run["last"], 1])),
                     "rule": RULES["stuck_value"]}
-        message = (f"value {run['value']:,.6g} repeated {run['repeats']} times since "
+        message = (f"value {run['value']:,.6g} repeated {repeats} times since "
                    f"{self._local(meter, origin)} (a frozen register or a lost sensor?)")
         return self._condition(meter, "stuck_value", origin, "warning", message, evidence)
 

@@ -102,7 +102,7 @@ def _capture(level: str) -> str | None:
 
 
 DEFAULT_ROUTES = (Route("enms/{site}/meter/{meter}", "meter"),
-                  Route("enms/{site}/driver/{driver}", "driver", fields={"value": "value"}))
+                  Route("enms/{site}/driver/{driver}", "driver"))
 
 
 def load_mapping(path) -> list[Route]:

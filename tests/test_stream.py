@@ -1,0 +1,258 @@
+"""Live ingest without a broker: topics, payloads, the mapping file, batches,
+writing through the CSV validation, and the real-time checks (engine.stream,
+engine.realtime)."""
+import json
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from engine import alerts, realtime, stream
+from engine.errors import EnmsError
+
+METER_TOPIC = "enms/Test Plant/meter/M-Compressor-1"
+
+
+def msg(payload) -> bytes:
+    return json.dumps(payload).encode()
+
+
+# --- topics and payloads ------------------------------------------------------------------
+
+def test_default_scheme_meter_and_driver_messages():
+    got = stream.parse_message(METER_TOPIC, msg(
+        {"ts": "2025-06-02T08:00:00+02:00", "duration_s": 60, "consumption_kwh": 1.25,
+         "power_kw": None}))
+    assert len(got) == 1
+    r = got[0]
+    assert (r.kind, r.name, r.site) == ("meter", "M-Compressor-1", "Test Plant")
+    # null is a missing cell, never 0
+    assert r.cells == {"timestamp": "2025-06-02T08:00:00+02:00", "duration_s": "60.0",
+                       "consumption_kwh": "1.25", "power_kw": ""}
+    d = stream.parse_message("enms/Test Plant/driver/outdoor_temp_c",
+                             msg({"ts": "2025-06-02T08:00:00Z", "value": 21.5}))[0]
+    assert (d.kind, d.name, d.cells["value"]) == ("driver", "outdoor_temp_c", "21.5")
+
+
+def test_bulk_payload_is_one_reading_per_object():
+    got = stream.parse_message(METER_TOPIC, msg([
+        {"ts": f"2025-06-02T0{h}:00:00Z", "consumption_kwh": h} for h in range(3)]))
+    assert [r.cells["timestamp"][11:13] for r in got] == ["00", "01", "02"]
+
+
+@pytest.mark.parametrize("topic, payload, reason", [
+    (METER_TOPIC, b"not json", "payload is not JSON"),
+    (METER_TOPIC, b"[1, 2]", "a JSON object or a list of objects"),
+    (METER_TOPIC, msg({"consumption_kwh": 1}), "no 'ts'"),
+    (METER_TOPIC, msg({"ts": "2025-06-02T08:00:00Z"}), "no values"),
+    ("enms/Test Plant/pump/M-1", msg({"ts": "2025-06-02T08:00:00Z", "x": 1}), "matches no route"),
+    (METER_TOPIC, msg([{"ts": "2025-06-02T08:00:00Z", "consumption_kwh": 1}, {"x": 2}]),
+     "reading 2 of 2: no 'ts'"),
+])
+def test_malformed_messages_say_what_is_wrong(topic, payload, reason):
+    with pytest.raises(stream.MessageError, match=reason):
+        stream.parse_message(topic, payload)
+
+
+def test_route_matching_and_subscription():
+    route = stream.Route("plant/{meter}/+/energy", "meter")
+    assert route.subscription == "plant/+/+/energy"
+    assert route.match("plant/M-1/x/energy") == {"meter": "M-1"}
+    assert route.match("plant/M-1/x/power") is None
+    assert route.match("plant/M-1/x/energy/extra") is None
+    assert stream.Route("plant/#", "meter", name="M").match("plant/a/b") == {}
+
+
+def test_mapping_file_scales_units_and_reads_epoch_times(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text('''
+[[route]]
+topic = "factory/line1/{meter}"
+kind = "meter"
+timestamp = "time"
+timestamp_format = "epoch_ms"
+duration_s = 900
+[route.fields]
+wh = "consumption_kwh"
+w = "power_kw"
+[route.scale]
+consumption_kwh = 0.001
+power_kw = 0.001
+''')
+    routes = stream.load_mapping(path)
+    r = stream.parse_message("factory/line1/M-Compressor-1",
+                             msg({"time": 1748851200000, "wh": 12500, "w": 50000,
+                                  "status": "run"}), routes)[0]
+    # unmapped keys ('status') are left out; Wh -> kWh; epoch ms -> UTC
+    assert r.cells == {"timestamp": "2025-06-02T08:00:00+00:00", "duration_s": "900.0",
+                       "consumption_kwh": "12.5", "power_kw": "50.0"}
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('[[route]]\ntopic = "a/{meter}"\nkind = "pump"', "'kind' must be meter or driver"),
+    ('[[route]]\ntopic = "a/b"\nkind = "meter"', "give meter = NAME or a {meter} level"),
+    ('[[route]]\ntopic = "a/{meter}"\nkind = "meter"\ncolour = 1', "unknown key"),
+    ('[[route]]\ntopic = "a/{meter}"\nkind = "meter"\ntimestamp_format = "rfc"',
+     "timestamp_format must be one of"),
+    ('[[route]]\ntopic = "a/{meter}"\nkind = "meter"\nscale = {x = 0}', "non-zero numbers"),
+    ('title = "x"', "no \\[\\[route\\]\\] entries"),
+    ('[[route', "not a TOML mapping file"),
+])
+def test_bad_mapping_file_is_one_line_naming_the_route(tmp_path, text, reason):
+    path = tmp_path / "map.toml"
+    path.write_text(text)
+    with pytest.raises(EnmsError, match=reason) as err:
+        stream.load_mapping(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+# --- batches -----------------------------------------------------------------------------
+
+def test_batch_is_due_by_count_or_age_and_kept_until_done():
+    b = stream.Batcher(max_messages=3, max_age_s=1.0)
+    for i in range(2):
+        b.add(stream.Message("t", b"", received_s=100.0 + i))
+    assert not b.due(100.5)
+    assert b.due(101.0)                        # the oldest waited a second
+    b.add(stream.Message("t", b"", received_s=101.1))
+    b.add(stream.Message("t", b"", received_s=101.2))
+    assert b.due(101.2) and len(b.next_batch()) == 3   # by count
+    b.done(3)
+    assert [m.received_s for m in b.pending] == [101.2]
+
+
+def test_backoff_doubles_to_its_ceiling_and_resets():
+    backoff = stream.Backoff(0.5, 4.0)
+    assert [backoff.next_delay() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+# --- writing through the CSV validation ------------------------------------------------------
+
+def reading(store, meter="M-Compressor-1", ts="2025-06-02T08:00:00+02:00", **values):
+    topic = f"enms/Test Plant/meter/{meter}"
+    return stream.Message(topic, msg({"ts": ts, **values}), received_s=0.0)
+
+
+def stored(store, table="electricity_readings"):
+    with store.read() as conn:
+        return conn.execute(sa.text(f"SELECT ts, duration_s, consumption_kwh FROM {table} "
+                                    "ORDER BY ts")).all()
+
+
+def test_flush_writes_validates_and_never_counts_a_replay_twice(store, plant):
+    plant(store)
+    stats = stream.Stats()
+    good = [reading(store, ts=f"2025-06-02T0{h}:00:00+02:00", consumption_kwh=40.0 + h)
+            for h in range(8, 10)]
+    bad = [reading(store, ts="2025-06-02T10:00:00+02:00", consumption_kwh=-3),
+           reading(store, meter="M-Nope", consumption_kwh=1),
+           reading(store, ts="2025-06-02T11:00:00+02:00", consumption_kwh=1, colour=2),
+           reading(store, ts="2025-06-02T12:00:00+02:00", power_kw=4),
+           stream.Message("enms/Other Site/meter/M-Compressor-1",
+                          msg({"ts": "2025-06-02T13:00:00Z", "consumption_kwh": 1}), 0.0),
+           stream.Message(METER_TOPIC, b"{", 0.0)]
+    written, _ = stream.flush(store, good + bad, stream.DEFAULT_ROUTES, stats)
+    assert (stats.inserted, stats.rejected, stats.malformed) == (2, 5, 1)
+    reasons = dict(written.rejected)
+    assert "negative interval energy" in reasons[2]
+    assert "unknown meter 'M-Nope'" in reasons[3]
+    assert "column(s) colour not declared by energy source 'electricity'" in reasons[4]
+    assert "no 'consumption_kwh'" in reasons[5]
+    assert "belongs to site 'Test Plant', not 'Other Site'" in reasons[6]
+    # at-least-once: the same messages again (and twice in one batch) add nothing
+    stream.flush(store, good + good, stream.DEFAULT_ROUTES, stats)
+    assert stats.inserted == 2 and stats.duplicate == 4
+    assert [tuple(r) for r in stored(store)] == [(1748844000, 3600, 48.0), (1748847600, 3600, 49.0)]
+    # the same time with another value is refused, the stored value kept
+    written, _ = stream.flush(store, [reading(store, ts="2025-06-02T08:00:00+02:00",
+                                              consumption_kwh=99.0)], stream.DEFAULT_ROUTES, stats)
+    assert written.rejected == [(0, "a different value is already stored for this time")]
+    assert stored(store)[0][2] == 48.0
+
+
+def test_flush_writes_driver_values_and_rolls_them_up(store, plant):
+    plant(store)
+    stats = stream.Stats()
+    values = [stream.Message("enms/Test Plant/driver/production_count",
+                             msg({"ts": f"2025-06-02T{h:02d}:00:00+02:00", "duration_s": 3600,
+                                  "value": 10}), 0.0) for h in range(24)]
+    values.append(stream.Message("enms/Test Plant/driver/production_count",
+                                 msg({"ts": "2025-06-03T00:00:00+02:00", "value": 1, "x": 2}), 0.0))
+    written, _ = stream.flush(store, values, stream.DEFAULT_ROUTES, stats)
+    assert stats.inserted == 24
+    assert "x are not a driver's" in written.rejected[0][1]
+    with store.read() as conn:
+        day = conn.execute(sa.text("SELECT value FROM driver_daily d JOIN drivers r ON "
+                                   "r.id = d.driver_id WHERE r.name = 'production_count' "
+                                   "AND d.day = '2025-06-02'")).scalar()
+    assert day == 240  # the daily rollup is kept current, as for a CSV import
+
+
+# --- real-time rules ---------------------------------------------------------------------------
+
+def test_silence_allows_three_intervals_and_at_least_five_minutes():
+    last = {1: 1000, 2: 1000}
+    interval = {1: 3600, 2: 1}
+    assert realtime.silent(last, interval, 1300) == {}        # a 1-s meter: five minutes
+    assert realtime.silent(last, interval, 1301) == {2: 301}
+    assert realtime.silent(last, interval, 1000 + 3 * 3600) == {2: 3 * 3600}
+    assert realtime.silent(last, interval, 1000 + 3 * 3600 + 1) == {1: 10801, 2: 10801}
+
+
+def test_stuck_value_only_when_the_run_reaches_the_newest_reading():
+    ts = np.arange(10) * 60
+    d = np.full(10, 60)
+    v = np.array([1.0, 2, 3, 5, 5, 5, 5, 5, 5, 5])
+    run = realtime.stuck_now(ts, d, v)
+    assert run["value"] == 5 and run["repeats"] == 6
+    v[-1] = 6
+    assert realtime.stuck_now(ts, d, v) is None
+
+
+def test_spike_needs_both_references():
+    before = [10.0, 11.0, 9.5, 10.5, 10.0]
+    z_before, z_week = realtime.spike_z(80.0, before, [78.0, 81.0, 79.0])
+    assert z_before > 6 and z_week < 6       # a shift start, ordinary at this time of week
+    assert min(realtime.spike_z(80.0, before, [10.0, 11.0, 10.5])) > 6
+
+
+def hourly(store, first_ts, energies, meter="M-Compressor-1"):
+    msgs = [stream.Message(f"enms/Test Plant/meter/{meter}",
+                           msg({"ts": f"{np.datetime64(first_ts + 3600 * i, 's')}Z",
+                                "consumption_kwh": e}), 0.0) for i, e in enumerate(energies)]
+    return msgs
+
+
+def test_monitor_raises_stuck_spike_and_silence_alerts_once(store, plant):
+    plant(store)
+    clock = [0.0]
+    monitor = realtime.Monitor([], clock=lambda: clock[0])
+    stats = stream.Stats()
+    start = 1748736000  # 2025-06-01 00:00 UTC
+    rng = np.random.default_rng(1)
+    # four weeks of ordinary hours: the history a spike is judged against
+    history = 40 + rng.normal(0, 1, 4 * 168)
+    stream.flush(store, hourly(store, start, history.round(2)), stream.DEFAULT_ROUTES, stats)
+    now = start + 4 * 168 * 3600
+    spike = [41.2, 40.3, 39.8, 400.0, 40.9]
+    stream.flush(store, hourly(store, now, spike), stream.DEFAULT_ROUTES, stats, monitor)
+    stuck = [42.5] * 8
+    stream.flush(store, hourly(store, now + 5 * 3600, stuck), stream.DEFAULT_ROUTES, stats,
+                 monitor)
+    stream.flush(store, hourly(store, now + 13 * 3600, stuck), stream.DEFAULT_ROUTES, stats,
+                 monitor)  # the run goes on past the readings kept: the same alert
+    stream.flush(store, hourly(store, now + 5 * 3600, stuck), stream.DEFAULT_ROUTES, stats,
+                 monitor)  # a replay: no second alert
+    found = alerts.list_alerts(store, "open")
+    kinds = sorted(a["kind"] for a in found)
+    assert kinds == ["spike", "stuck_value"], kinds
+    stuck_alert = next(a for a in found if a["kind"] == "stuck_value")
+    assert stuck_alert["evidence"]["repeats"] == 15    # 16 equal hours: 15 repeats
+    spike_alert = next(a for a in found if a["kind"] == "spike")
+    assert spike_alert["evidence"]["energy"] == 400.0
+    assert spike_alert["subject"] == "M-Compressor-1" and spike_alert["seu"]
+    clock[0] += 3 * 3600 + 1    # three hourly intervals without data
+    assert [a["kind"] for a in monitor.tick(store)] == ["sensor_silence"]
+    assert monitor.tick(store) == []          # the same silence: no second alert
