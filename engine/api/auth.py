@@ -63,10 +63,10 @@ def token_ttl_s() -> int:
     text = os.environ.get("ENMS_JWT_TTL_S")
     if not text:
         return DEFAULT_TTL_S
-    ttl = int(text)
-    if ttl <= 0:
-        raise ValueError(f"ENMS_JWT_TTL_S must be positive, got {text!r}")
-    return ttl
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"ENMS_JWT_TTL_S must be a positive whole number of seconds, "
+                         f"got {text!r}")
+    return int(text)
 
 
 def issue_token(secret: str, user: dict, ttl_s: int, now: datetime | None = None) -> str:

@@ -27,10 +27,17 @@ _CHUNK = 1 << 20
 
 def upload_limits() -> tuple[int, int]:
     """(bytes, rows) an upload may have: ENMS_API_MAX_UPLOAD_MB, ENMS_API_MAX_ROWS."""
-    mb = os.environ.get("ENMS_API_MAX_UPLOAD_MB")
-    rows = os.environ.get("ENMS_API_MAX_ROWS")
-    return (int(float(mb) * 1024 * 1024) if mb else DEFAULT_MAX_UPLOAD_BYTES,
-            int(rows) if rows else DEFAULT_MAX_ROWS)
+    return (_positive("ENMS_API_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_BYTES, 1024 * 1024),
+            _positive("ENMS_API_MAX_ROWS", DEFAULT_MAX_ROWS, 1))
+
+
+def _positive(variable: str, default: int, unit: int) -> int:
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"{variable} must be a positive whole number, got {text!r}")
+    return int(text) * unit
 
 
 def _file_name(upload: UploadFile) -> str:

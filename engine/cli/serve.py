@@ -29,12 +29,12 @@ def cmd_serve(store, args):
         from ..api import create_app
     except ImportError as exc:
         raise EnmsError(f"the HTTP API needs its extra: pip install 'enms[api]' ({exc})") from None
-    if not users.has_admin(store):
-        print("enms serve: no admin user yet, so nobody can manage users over HTTP: "
-              "enms user add NAME --role admin", file=sys.stderr)
     try:
         app = create_app(store)
     except ValueError as exc:  # a bad ENMS_JWT_SECRET or ENMS_JWT_TTL_S
         raise EnmsError(str(exc)) from None
+    if not users.has_admin(store):
+        print("enms serve: no admin user yet, so nobody can manage users over HTTP: "
+              "enms user add NAME --role admin", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
