@@ -73,6 +73,15 @@ def stuck_now(ts, duration_s, value) -> dict | None:
     return runs[-1] if runs and runs[-1]["last"] == len(ts) - 1 else None
 
 
+def spike_z_before(rates, window: int) -> np.ndarray:
+    """Robust z [-] of each rate against the ``window`` rates before it (NaN
+    where fewer than ``dq.MIN_REFERENCE`` of them carry a value)."""
+    rates = np.asarray(rates, dtype=float)
+    padded = np.r_[np.full(window, np.nan), rates]
+    before = np.lib.stride_tricks.sliding_window_view(padded, window)[:-1]
+    return dq.robust_z(rates, before)[0]
+
+
 def spike_z(rate: float, before, same_time_of_week) -> tuple[float, float]:
     """Robust z [-] of a rate against the readings before it and against the
     same local time of the week in earlier weeks (NaN where too few)."""
@@ -152,14 +161,20 @@ class Monitor:
     def _meter_checks(self, store, meter: int, ts, duration_s, energy) -> list[dict]:
         recent = self.recent.setdefault(meter, deque(maxlen=RECENT_READINGS))
         self.last_end[meter] = max(self.last_end.get(meter, 0), int((ts + duration_s).max()))
+        if recent:  # a late or repeated reading: the checks look forward only
+            ahead = ts > recent[-1][0]
+            ts, duration_s, energy = ts[ahead], duration_s[ahead], energy[ahead]
         out = []
-        for t, d, e in zip(ts.tolist(), duration_s.tolist(), energy.tolist()):
-            if recent and t <= recent[-1][0]:
-                continue  # a late or repeated reading: the checks look forward only
-            before = [dq.rate_per_hour(v, dur) for _, dur, v in recent if v == v]
-            recent.append((t, d, e))
-            if e == e and len(before) >= dq.MIN_REFERENCE:
-                out += self._spike(store, meter, t, d, e, before)
+        if len(ts):
+            old = np.array(recent, dtype=float).reshape(-1, 3)
+            rates = dq.rate_per_hour(np.r_[old[:, 2], energy], np.r_[old[:, 1], duration_s])
+            z = spike_z_before(rates, RECENT_READINGS - 1)[len(old):]
+            for i in np.flatnonzero(z > dq.HAMPEL_THRESHOLD):
+                j = len(old) + i
+                before = rates[max(0, j - RECENT_READINGS + 1):j]
+                out += self._spike(store, meter, int(ts[i]), int(duration_s[i]),
+                                   float(energy[i]), before[~np.isnan(before)])
+            recent.extend(zip(ts.tolist(), duration_s.tolist(), energy.tolist()))
         series = np.array(recent, dtype=float).reshape(-1, 3)
         run = stuck_now(series[:, 0].astype(np.int64), series[:, 1].astype(np.int64),
                         series[:, 2])
@@ -170,10 +185,9 @@ class Monitor:
         return out
 
     def _spike(self, store, meter: int, t: int, d: int, e: float, before) -> list[dict]:
+        """A reading that stands out from the ones before it: is it ordinary
+        for its time of the week?"""
         rate = dq.rate_per_hour(e, d)
-        z_before, _ = spike_z(rate, before, [])
-        if not z_before > dq.HAMPEL_THRESHOLD:
-            return []
         info = self.meters[meter]
         weeks = [t - k * dq.WEEK_S for k in range(1, dq.HAMPEL_WEEKS + 1)]
         table = info["table"]
@@ -181,7 +195,7 @@ class Monitor:
             rows = conn.execute(sa.select(info["energy"], table.c.duration_s).where(
                 table.c.meter_id == meter, table.c.ts.in_(weeks))).all()
         week_rates = [dq.rate_per_hour(v, dur) for v, dur in rows if v is not None]
-        _, z_week = spike_z(rate, before, week_rates)
+        z_before, z_week = spike_z(rate, before, week_rates)
         if not z_week > dq.HAMPEL_THRESHOLD:
             return []  # ordinary for this time of the week (or too little history to say)
         evidence = {"ts": utc_iso(t), "duration_s": d, "energy": e, "rate_per_h": rate,
