@@ -90,7 +90,15 @@ def quality_blocks(r: dict) -> list:
         blocks.append(Text("Left out of actual and expected energy: " + "; ".join(
             f"{x['interval']} ({x['reason']})" for x in r["excluded"][:10])
             + (f"; and {len(r['excluded']) - 10} more" if len(r["excluded"]) > 10 else "")))
-    blocks.append(Text(r["estimates"]["note"]))
+    e, unit = r["estimates"], r["unit"]
+    if e["used"]:
+        blocks += [Text(f"Measured {number(e['measured'], 0, unit)}; estimated "
+                        f"{number(e['estimated'], 0, unit)} over {e['days_estimated']} days; "
+                        f"measured and estimated {number(e['with_estimates'], 0, unit)}."),
+                   Table(("meter", "from", "to", "rule", f"estimated [{unit}]"), tuple(
+                       (x["meter"], str(x["from"]), str(x["to"]), x["rule"].replace("_", " "),
+                        number(x["energy"], 0)) for x in e["rows"]), (2.4, 1, 1, 1.2, 1.2))]
+    blocks.append(Text(e["note"]))
     return blocks
 
 

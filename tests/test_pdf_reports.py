@@ -114,6 +114,20 @@ def test_report_pdf_holds_the_reported_numbers_and_the_investigation(demo, poppl
         assert_drawn(chart)
 
 
+def test_estimated_days_are_printed_apart_from_the_comparison(demo, poppler, tmp_path):
+    store, url = demo
+    # The demo's steam meter lost five days of July 2025.
+    path = tmp_path / "autoclave-2025-07.pdf"
+    assert main(["--db", url, "report", "Autoclave-1", "--source", "steam", "--period",
+                 "2025-07", "--pdf", str(path)]) == 0
+    r = reports.build(store, "Autoclave-1", "steam", date(2025, 7, 1), date(2025, 7, 31))
+    e = r["estimates"]
+    assert e["used"] and e["days_estimated"] == 5
+    assert (f"Measured {number(e['measured'], 0, 'kg')}; estimated "
+            f"{number(e['estimated'], 0, 'kg')} over 5 days") in pdf_text(path)
+    assert number(r["actual"], 0, "kg") in pdf_text(path), "the comparison uses metered days"
+
+
 def test_bad_pdf_paths_are_one_line_errors(demo, tmp_path, capsys):
     _, url = demo
     for target, says in ((tmp_path / "missing" / "r.pdf", "does not exist"),
