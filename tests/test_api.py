@@ -464,3 +464,46 @@ def test_ask_answers_as_enms_ask_json(api):
     assert by_api["intent"] == "savings" and by_api["speech"]
     by_api.pop("seconds"), by_cli.pop("seconds")
     assert by_api == by_cli
+
+
+# --- sites (last: it adds a second site to the shared database) ----------------------------------
+
+def test_a_site_users_reads_and_acts_on_its_site_only(api):
+    from engine import catalog
+    catalog.add_site(api.store, "North Plant", "Europe/Berlin", actor="test")
+    catalog.add_equipment(api.store, "Boiler-N", "boiler", site="North Plant", actor="test")
+    catalog.add_meter(api.store, "M-Boiler-N-NG", "Boiler-N", "natural_gas", 3600, actor="test")
+    catalog.add_seu(api.store, "Boiler-N", "natural_gas", ["heating_degree_days"], actor="test")
+    for name, site in (("demo.manager", "Demo Plant"), ("north.manager", "North Plant")):
+        users.create_user(api.store, name, "plant_manager", password=password(name), site=site,
+                          actor="test")
+    demo, north = ({"token": api.sign_in(n, password(n)).json()["access_token"]}
+                   for n in ("demo.manager", "north.manager"))
+
+    def seus(who):
+        return {r["equipment"] for r in api.call("GET", "/catalog/seus", **who).json()}
+    assert "Boiler-N" not in seus(demo) and "Boiler-1" in seus(demo)
+    assert seus(north) == {"Boiler-N"}
+    assert {"Boiler-N", "Boiler-1"} <= seus({"role": "admin"})        # no site: every site
+    history = "/baseline/seu/history"
+    refused = api.call("GET", history, params={"seu": "Boiler-1", "energy_source": "natural_gas"},
+                       **north)
+    assert "may use the site North Plant only; Boiler-1 is at Demo Plant" in \
+        assert_one_message(refused, 403)
+    assert api.call("GET", history, params={"seu": "Boiler-1", "energy_source": "natural_gas"},
+                    **demo).status_code == 200
+    demo_alerts = api.call("GET", "/alerts", params={"status": "all"}, **demo).json()
+    assert demo_alerts and all(a["seu"] is None or not a["seu"].startswith("Boiler-N")
+                               for a in demo_alerts)
+    north_alerts = api.call("GET", "/alerts", params={"status": "all"}, **north).json()
+    assert all(a["seu"] is None and a["subject_kind"] == "driver" for a in north_alerts)
+    seu_alert = next(a for a in demo_alerts if a["seu"] and a["status"] == "open")
+    assert_one_message(api.call("POST", f"/alerts/{seu_alert['id']}/acknowledge", **north,
+                                json={"comment": "not mine"}), 403)
+    assert alerts.get(api.store, seu_alert["id"])["status"] == "open"
+    assert_one_message(api.call("GET", "/briefing", params={"site": "Demo Plant"}, **north), 403)
+    assert "name an SEU" in assert_one_message(api.call("GET", "/savings", **north), 403)
+    generated = api.call("POST", "/reports/generate-all-monthly", **north,
+                         json={"year": 2025, "first_month": 7, "last_month": 7}).json()
+    assert generated["reports"] == [] and {x["seu"] for x in generated["skipped"]} == \
+        {"Boiler-N natural_gas"}

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from .. import alerts
+from . import sites
 from .auth import Permitted
 from .common import Body, EngineJSON, Name, StoreDep, Text
 
@@ -21,14 +22,16 @@ def list_alerts(store: StoreDep, user: Permitted("alerts.read"),
                 subject: Annotated[Name | None, Query(description="an SEU, meter or driver")] = None,
                 severity: Literal[alerts.SEVERITIES] | None = None):
     """Alerts, most severe first, then the most recent period first."""
-    return EngineJSON(alerts.list_alerts(store, status, kind=kind, subject=subject,
-                                         severity=severity))
+    found = alerts.list_alerts(store, status, kind=kind, subject=subject, severity=severity)
+    return EngineJSON(sites.visible_alerts(store, user, found))
 
 
 @router.get("/{alert_id}")
 def show_alert(alert_id: AlertId, store: StoreDep, user: Permitted("alerts.read")):
     """One alert with its evidence and notifications."""
-    return EngineJSON(alerts.get(store, alert_id))
+    alert = alerts.get(store, alert_id)
+    sites.check_alert(store, user, alert)
+    return EngineJSON(alert)
 
 
 class AckIn(Body):
@@ -40,4 +43,5 @@ class AckIn(Body):
 def acknowledge(alert_id: AlertId, body: AckIn, store: StoreDep,
                 user: Permitted("alerts.acknowledge")):
     """Acknowledge an alert once, as the calling user, with the finding."""
+    sites.check_alert(store, user, alerts.get(store, alert_id))
     return EngineJSON(alerts.acknowledge(store, alert_id, user["name"], body.comment))

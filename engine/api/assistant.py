@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field
 
 from .. import briefing
+from . import sites
 from .auth import Permitted
 from .common import Body, EngineJSON, Name, StoreDep
 
@@ -33,7 +34,8 @@ def shift_briefing(store: StoreDep, user: Permitted("briefing.read"),
                        examples=["06:00,14:00,22:00"])] = None):
     """The shift-handover briefing: energy against expected per SEU, open
     alerts, CUSUM alarms and data problems of the last (or current) shift."""
-    return EngineJSON(briefing.build(store, shift, at=at, site=site, shift_starts=shift_starts))
+    return EngineJSON(briefing.build(store, shift, at=at, site=sites.briefing_site(user, site),
+                                     shift_starts=shift_starts))
 
 
 class AskIn(Body):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from .. import baselines
+from . import sites
 from .auth import Permitted
 from .common import (EngineJSON, Identifier, Name, PeriodBody, SeuQuery, SourceQuery,
                      StoreDep, Text, period_query)
@@ -47,6 +48,7 @@ class AdjustIn(PeriodBody):
 def train(body: TrainIn, store: StoreDep, user: Permitted("baseline.train")):
     """Train a baseline of one SEU on a period; the first becomes active, later
     ones are stored as candidates for a documented adjustment."""
+    sites.check_equipment(store, user, body.seu)
     first, last = body.bounds()
     result = baselines.train(store, body.seu, body.energy_source, first, last,
                              drivers=body.drivers or None, interval=body.interval,
@@ -57,6 +59,7 @@ def train(body: TrainIn, store: StoreDep, user: Permitted("baseline.train")):
 @router.post("/adjust", status_code=201)
 def adjust(body: AdjustIn, store: StoreDep, user: Permitted("baseline.adjust")):
     """A documented adjustment; the new version becomes active."""
+    sites.check_equipment(store, user, body.seu)
     retrain = None
     if body.period or body.first or body.last:
         first, last = body.bounds()
@@ -77,6 +80,7 @@ Version = Annotated[int | None, Query(ge=1, description="default: the active bas
 def show(seu: SeuQuery, energy_source: SourceQuery, store: StoreDep,
          user: Permitted("baseline.read"), version: Version = None):
     """One baseline version in full."""
+    sites.check_equipment(store, user, seu)
     return EngineJSON(baselines.get(store, seu, energy_source, version))
 
 
@@ -84,6 +88,7 @@ def show(seu: SeuQuery, energy_source: SourceQuery, store: StoreDep,
 def history(seu: SeuQuery, energy_source: SourceQuery, store: StoreDep,
             user: Permitted("baseline.read")):
     """Every version and adjustment of an SEU's baseline."""
+    sites.check_equipment(store, user, seu)
     return EngineJSON(baselines.history(store, seu, energy_source))
 
 
@@ -92,4 +97,5 @@ def expected(seu: SeuQuery, energy_source: SourceQuery, store: StoreDep,
              user: Permitted("baseline.read"), bounds=Depends(period_query),
              version: Version = None):
     """Expected against actual energy over a period, with the 95 % prediction interval."""
+    sites.check_equipment(store, user, seu)
     return EngineJSON(baselines.expected(store, seu, energy_source, *bounds, version))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
 from .. import catalog
+from . import sites
 from .auth import Permitted
 from .common import Body, EngineJSON, Identifier, Name, StoreDep, Text
 
@@ -21,14 +22,20 @@ Kind = Enum("Kind", {k: k for k in KINDS}, type=str)
 
 @router.get("/{kind}")
 def list_entries(kind: Kind, store: StoreDep, user: Permitted("catalog.read")):
-    """Every entry of one kind, by name."""
-    return EngineJSON(catalog.list_entries(store, KINDS[kind.value]))
+    """Every entry of one kind, by name (of the user's site, for equipment,
+    meters and SEUs, when the user has one)."""
+    rows = catalog.list_entries(store, KINDS[kind.value])
+    return EngineJSON(sites.visible_entries(store, user, KINDS[kind.value], rows))
 
 
 @router.get("/{kind}/{name}")
 def show_entry(kind: Kind, name: Name, store: StoreDep, user: Permitted("catalog.read"),
                energy_source: Identifier | None = None):
     """One entry in full; an SEU is named by its equipment and ``?energy_source=``."""
+    if kind.value in ("equipment", "seus"):
+        sites.check_equipment(store, user, name)
+    elif kind.value == "meters":
+        sites.check_meters(store, user, [name])
     if kind.value == "seus":
         if energy_source is None:
             raise HTTPException(422, "an SEU is equipment x energy source: "

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 
-from .. import quality, reports, savings
+from .. import catalog, quality, reports, savings
+from . import sites
 from .auth import Permitted
 from .common import (Body, EngineJSON, Identifier, Name, PeriodBody, SeuQuery, SourceQuery,
                      StoreDep, period_query)
@@ -21,6 +22,7 @@ def seu_performance(seu: SeuQuery, energy_source: SourceQuery, bounds: Bounds,
                     store: StoreDep, user: Permitted("report.read")):
     """The period report of one SEU: expected, actual, deviation and its 95 %
     interval, CUSUM, EnPI, data quality (built, not stored)."""
+    sites.check_equipment(store, user, seu)
     return EngineJSON(reports.build(store, seu, energy_source, *bounds))
 
 
@@ -33,6 +35,7 @@ class ReportIn(PeriodBody):
 def generate_seu_performance(body: ReportIn, store: StoreDep,
                              user: Permitted("report.generate")):
     """Build the period report of one SEU and store it as the current one."""
+    sites.check_equipment(store, user, body.seu)
     return EngineJSON(reports.generate(store, body.seu, body.energy_source, *body.bounds(),
                                        generated_by=user["name"]), status_code=201)
 
@@ -50,7 +53,7 @@ def generate_all_monthly(body: MonthlyIn, store: StoreDep, user: Permitted("repo
     if body.last_month < body.first_month:
         raise HTTPException(422, "last_month comes before first_month")
     done = reports.run(store, body.year, (body.first_month, body.last_month),
-                       generated_by=user["name"])
+                       generated_by=user["name"], seus=sites.site_seus(store, user))
     return EngineJSON(done, status_code=201)
 
 
@@ -59,6 +62,7 @@ def cusum(seu: SeuQuery, energy_source: SourceQuery, bounds: Bounds, store: Stor
           user: Permitted("cusum.read")):
     """The SEU's CUSUM (running sum of actual - expected, in energy units, since
     the baseline) and the tabular CUSUM alarms up to the end of the period."""
+    sites.check_equipment(store, user, seu)
     report = reports.build(store, seu, energy_source, *bounds)
     return EngineJSON({"seu": report["seu"], "period": report["period"],
                        "unit": report["unit"], "cusum": report["cusum"]})
@@ -72,7 +76,8 @@ Drivers = Annotated[list[Identifier] | None, Query(max_length=100)]
 def quality_read(bounds: Bounds, store: StoreDep, user: Permitted("quality.read"),
                  meter: Names = None, driver: Drivers = None):
     """Scan meters and drivers (every one, or those named) without saving."""
-    return EngineJSON(quality.scan(store, *bounds, meters=meter, drivers=driver, write=False))
+    meters, drivers = _scope(store, user, meter, driver)
+    return EngineJSON(quality.scan(store, *bounds, meters=meters, drivers=drivers, write=False))
 
 
 class ScanIn(PeriodBody):
@@ -83,8 +88,18 @@ class ScanIn(PeriodBody):
 @router.post("/quality/scan")
 def quality_scan(body: ScanIn, store: StoreDep, user: Permitted("quality.scan")):
     """Scan and save the scores and findings in the data-quality log."""
-    return EngineJSON(quality.scan(store, *body.bounds(), meters=body.meters,
-                                   drivers=body.drivers, write=True))
+    meters, drivers = _scope(store, user, body.meters, body.drivers)
+    return EngineJSON(quality.scan(store, *body.bounds(), meters=meters, drivers=drivers,
+                                   write=True))
+
+
+def _scope(store, user, meters, drivers):
+    """The meters and drivers to scan: those named (of the user's site), else a
+    site-limited user's site's meters, else everything."""
+    sites.check_meters(store, user, meters)
+    if meters is None and drivers is None:
+        return sites.site_meters(store, user), None
+    return meters, drivers
 
 
 @router.get("/savings")
@@ -94,5 +109,10 @@ def savings_read(store: StoreDep, user: Permitted("savings.read"),
                  energy_source: Identifier | None = None):
     """Avoided energy, money and CO2 per SEU, energy source and plant, with the
     ASHRAE Guideline 14 uncertainty; no period: the year of the latest data."""
+    if seu is not None:
+        sites.check_equipment(store, user, seu)
+    elif sites.limited(user) and len(catalog.list_entries(store, "site")) > 1:
+        raise HTTPException(403, f"savings are plant-wide and {user['name']} may use the site "
+                            f"{user['site']} only: name an SEU (?seu=)")
     first, last = period_query(period) if period is not None else (None, None)
     return EngineJSON(savings.compute(store, first, last, equipment=seu, source=energy_source))
