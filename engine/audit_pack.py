@@ -16,7 +16,8 @@ Sections (ISO 50001:2018 clause in brackets):
 8. Savings summary (9.1): avoided energy in MWh, money and CO2.
 
 Nothing is invented: a fact the database does not hold (the person
-responsible for an SEU, an unrecorded policy) is reported as not recorded.
+responsible for an SEU's equipment, an unrecorded policy) is reported as not
+recorded.
 
 One ``Document`` is rendered to PDF (with a table of contents) and to
 Markdown; every chart is a PNG file in ``figures/``.
@@ -121,6 +122,7 @@ def significance(consumption: list[dict]) -> list[dict]:
 def review_section(store, first: date, last: date, fig_dir: Path) -> list:
     consumption = significance(figures.plant_consumption(store, first, last))
     seus = {s["name"]: s for s in catalog.list_entries(store, "seu")}
+    responsible = {e["name"]: e["responsible"] for e in catalog.list_entries(store, "equipment")}
     by_source = {}
     for c in consumption:
         if c["energy_kwh"] is not None:
@@ -139,7 +141,8 @@ def review_section(store, first: date, last: date, fig_dir: Path) -> list:
                              if c["energy_kwh"] is not None and source_totals[c["source"]]
                              else None),
                      str(c["rank"] or "-"), percent(c["cumulative_before"], 0), meets,
-                     ", ".join(seus[c["seu"]]["drivers"]) or "none", model, "not recorded"))
+                     ", ".join(seus[c["seu"]]["drivers"]) or "none", model,
+                     responsible.get(c["equipment"]) or "not recorded"))
     labels = sorted(by_source, key=lambda k: -by_source[k])
     by_source_png = charts.save(charts.shares_chart(
         labels, [by_source[k] for k in labels], "kWh",
@@ -166,9 +169,9 @@ def review_section(store, first: date, last: date, fig_dir: Path) -> list:
         Figure(by_seu_png, "Consumption by SEU [kWh]."),
         Heading("SEU identification matrix", 2),
         Text(f"Significance criterion: {CRITERION}. 'Larger uses' is the share of the SEUs "
-             "ranked above. Responsible person: the catalog has no field for it, so the "
-             "matrix says 'not recorded' rather than guess; the plant adds it by hand until "
-             "the catalog holds it."),
+             "ranked above. Responsible: the person named for the SEU's equipment in the "
+             "catalog (enms catalog set equipment NAME responsible=...), 'not recorded' "
+             "where none is."),
         Table(("SEU", "consumption", "kWh", "share of plant", "share of source", "rank",
                "larger uses", "significant", "candidate drivers", "baseline drivers",
                "responsible"),

@@ -175,12 +175,16 @@ def get_energy_source(store, name: str) -> dict:
 
 def add_equipment(store, name: str, type: str = "", rated_power_kw: float | None = None,
                   description: str = "", site: str | None = None,
-                  actor: str | None = None) -> dict:
+                  actor: str | None = None, responsible: str | None = None) -> dict:
+    """A piece of equipment; ``responsible``: the person (or role) answerable
+    for its energy performance, named in the energy review."""
     with store.begin() as conn:
         site_row = _site_for(conn, site)
         _insert(conn, "equipment", {
             "name": name, "site_id": site_row["id"], "type": type, "description": description,
-            "rated_power_kw": _positive(rated_power_kw, "rated power [kW]", allow_zero=False)},
+            "rated_power_kw": _positive(rated_power_kw, "rated power [kW]", allow_zero=False),
+            # Only when given: databases before migration 0011 lack the column.
+            **({"responsible": responsible} if responsible else {})},
             actor, site=site_row["name"])
     return get_entry(store, "equipment", name)
 
@@ -344,7 +348,8 @@ _EDITABLE = {
     "energy source": {"kwh_per_unit": "positive", "co2_kg_per_unit": "non-negative",
                       "tariff_per_unit": "non-negative", "currency": "text",
                       "description": "text"},
-    "equipment": {"type": "text", "rated_power_kw": "positive", "description": "text"},
+    "equipment": {"type": "text", "rated_power_kw": "positive", "description": "text",
+                  "responsible": "text"},
     "meter": {"interval_s": "positive", "counter_max": "positive", "description": "text"},
     "driver": {"unit": "text", "description": "text"},
     "product": {"unit": "text", "description": "text"},
@@ -392,7 +397,7 @@ _LIST_QUERIES = {
         s.energy_sources.c.currency),
     "equipment": lambda: sa.select(
         s.equipment.c.name, s.equipment.c.type, s.equipment.c.rated_power_kw,
-        s.sites.c.name.label("site"), s.equipment.c.description
+        s.sites.c.name.label("site"), s.equipment.c.description, s.equipment.c.responsible
     ).join(s.sites, s.sites.c.id == s.equipment.c.site_id),
     "meter": lambda: sa.select(
         s.meters.c.name, s.equipment.c.name.label("equipment"),

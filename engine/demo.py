@@ -91,7 +91,7 @@ def _build_catalog(store, plant) -> None:
                                   src["columns"], src["co2_kg_per_unit"], src["tariff_per_unit"])
     for eq in plant.equipment:
         catalog.add_equipment(store, eq["name"], eq["type"], eq["rated_power_kw"],
-                              eq["description"])
+                              eq["description"], responsible=eq.get("responsible"))
     for product in plant.products:
         catalog.add_product(store, product["name"], description=product["description"])
     # Measured drivers first: degree days name their temperature parent.

@@ -55,6 +55,7 @@ equipment = Table(
     Column("type", String(100), nullable=False, default=""),
     Column("rated_power_kw", Float),
     Column("description", Text, nullable=False, default=""),
+    Column("responsible", String(200)),   # migration 0011; NULL: not recorded
 )
 
 meters = Table(

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from .errors import EnmsError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 
 
 def default_data_dir() -> Path:

@@ -276,3 +276,14 @@ def test_product_driver_counts_one_product(store, plant):
     assert driver["product"] == "widget_a"
     with pytest.raises(NotFound, match="widget_a"):
         catalog.add_driver(store, "production_widget_b", "pcs", product="widget_b")
+
+
+def test_equipment_names_who_is_responsible_and_it_can_change(store, plant):
+    # The energy review's SEU matrix names a responsible person per equipment;
+    # unknown stays None (not recorded), never a made-up name.
+    plant(store)
+    catalog.add_equipment(store, "Chiller-2", "chiller", 80.0)
+    assert catalog.get_entry(store, "equipment", "Chiller-2")["responsible"] is None
+    catalog.update_entry(store, "equipment", "Chiller-2", {"responsible": "Facilities manager"})
+    listed = {e["name"]: e for e in catalog.list_entries(store, "equipment")}
+    assert listed["Chiller-2"]["responsible"] == "Facilities manager"

@@ -103,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rated-power-kw", type=float)
     p.add_argument("--description", default="")
     p.add_argument("--site")
+    p.add_argument("--responsible", help="who answers for its energy performance (energy review)")
     p.set_defaults(func=lambda store, a: catalog.add_equipment(
-        store, a.name, a.type, a.rated_power_kw, a.description, a.site))
+        store, a.name, a.type, a.rated_power_kw, a.description, a.site,
+        responsible=a.responsible))
 
     p = add_sub.add_parser("meter", parents=[COMMON], help="a meter: one source on one equipment")
     p.add_argument("name")
