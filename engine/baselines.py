@@ -105,6 +105,49 @@ class Frame:
         return np.column_stack([self.drivers[n] for n in names]) if names else np.empty((self.n, 0))
 
 
+class Days:
+    """The daily inputs of an SEU's model over [first, last], read once and cut to
+    any part of it (``frame``): energy rows (``queries.seu_series``), each driver's
+    rows, and per day the reasons it is unusable, by kind: energy or driver
+    completeness, and data-quality findings of the SEU's meters or its drivers.
+
+    baseline: the stored version (``get``) the inputs were read for, if any.
+    """
+
+    def __init__(self, first, last, seu, energy, drivers, problems, energy_checked: bool,
+                 baseline=None):
+        self.first, self.last, self.seu = first, last, seu
+        self.energy_checked = energy_checked  # the meters' data-quality findings read
+        self.energy, self.drivers = energy, drivers
+        self.problems, self.baseline = problems, baseline
+
+    def frame(self, first: date, last: date, specs: list[dict], interval: str = "day",
+              weather: str | None = None, energy_required: bool = True) -> Frame:
+        """The model rows over [first, last] (inside the span read), as ``build_frame``."""
+        if interval not in INTERVALS:
+            raise EnmsError(f"unknown interval {interval!r} (use {', '.join(INTERVALS)})")
+        if first < self.first or last > self.last or (energy_required and
+                                                      not self.energy_checked):
+            raise ValueError(f"{first}..{last}{' with energy' if energy_required else ''} is "
+                             f"not in the days read ({self.first}..{self.last})")
+        cut = slice((first - self.first).days, (last - self.first).days + 1)
+        energy_days = self.energy[cut]
+        days = [r["day"] for r in energy_days]
+        # The reasons of a day in the order a reader expects: energy, drivers, then
+        # the data-quality findings of the meters and of the drivers.
+        kinds = ("energy", "drivers", "meter_flags", "driver_flags") if energy_required \
+            else ("drivers", "driver_flags")
+        problems = {}
+        for day in days:
+            reasons = [why for kind in kinds for why in self.problems[kind].get(day, ())]
+            if reasons:
+                problems[day] = reasons
+        driver_days = {name: np.array([np.nan if r["value"] is None else r["value"]
+                                       for r in self.drivers[name][cut]])
+                       for name in [sp["name"] for sp in specs] + ([weather] if weather else [])}
+        return _group(days, problems, energy_days, driver_days, specs, interval, weather)
+
+
 def build_frame(store, equipment: str, source: str, first: date, last: date,
                 specs: list[dict], interval: str = "day", weather: str | None = None,
                 energy_required: bool = True) -> Frame:
@@ -115,26 +158,46 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
     """
     if interval not in INTERVALS:
         raise EnmsError(f"unknown interval {interval!r} (use {', '.join(INTERVALS)})")
-    energy_days = queries.seu_series(store, equipment, source, first, last)
-    days = [r["day"] for r in energy_days]
-    problems = defaultdict(list)   # day -> reasons
+    days = _read(store, catalog.get_seu(store, equipment, source), first, last, specs, weather,
+                 energy_required)
+    return days.frame(first, last, specs, interval, weather, energy_required)
+
+
+def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather: str | None,
+          energy_required: bool = True) -> Days:
+    """Read the days of an SEU and its drivers: one query for the energy, one for
+    every driver, one per kind for the data-quality log."""
+    names = list(dict.fromkeys([sp["name"] for sp in specs] + ([weather] if weather else [])))
+    checked = {"meter": seu["meters"] if energy_required else [],
+               "driver": [sp["name"] for sp in specs if sp.get("kind") != "derived"]}
+    with store.read() as conn:
+        energy_days = queries.seu_days(conn, seu, first, last)
+        driver_days = queries.driver_days(conn, names, first, last)
+        logs = {kind: queries.quality_findings(conn, kind, entries, first, last)
+                for kind, entries in checked.items()}
+    problems = {kind: defaultdict(list) for kind in ("energy", "drivers", "meter_flags",
+                                                     "driver_flags")}
     for r in energy_days:
-        if energy_required and (r["energy"] is None or r["completeness"] < ENERGY_COMPLETENESS_MIN):
-            problems[r["day"]].append(f"energy {100 * r['completeness']:.0f} % metered")
-    driver_days = {}
+        if r["energy"] is None or r["completeness"] < ENERGY_COMPLETENESS_MIN:
+            problems["energy"][r["day"]].append(f"energy {100 * r['completeness']:.0f} % metered")
     for spec in specs + ([{"name": weather, "rollup": "mean"}] if weather else []):
-        series = queries.driver_series(store, spec["name"], first, last)
         need = SUM_DRIVER_COMPLETENESS_MIN if spec["rollup"] == "sum" else MEAN_DRIVER_COMPLETENESS_MIN
-        for r in series:
+        for r in driver_days[spec["name"]]:
             if r["value"] is None or r["completeness"] < need:
-                problems[r["day"]].append(f"{spec['name']} {100 * r['completeness']:.0f} % present")
-        driver_days[spec["name"]] = np.array(
-            [np.nan if r["value"] is None else r["value"] for r in series])
-    seu = catalog.get_seu(store, equipment, source)
-    for name in (seu["meters"] if energy_required else []) + \
-            [sp["name"] for sp in specs if sp.get("kind") != "derived"]:
-        for day, kinds in _flagged_days(store, name, first, last).items():
-            problems[day].append(f"{name}: {', '.join(kinds)} (data-quality scan)")
+                problems["drivers"][r["day"]].append(
+                    f"{spec['name']} {100 * r['completeness']:.0f} % present")
+    for kind, entries in checked.items():
+        for name in entries:
+            for day, kinds in _flagged_days(store, kind, name, logs[kind][name], first,
+                                            last).items():
+                problems[kind + "_flags"][day].append(
+                    f"{name}: {', '.join(kinds)} (data-quality scan)")
+    return Days(first, last, seu, energy_days, driver_days, problems, energy_required)
+
+
+def _group(days: list[date], problems: dict, energy_days: list[dict], driver_days: dict,
+           specs: list[dict], interval: str, weather: str | None) -> Frame:
+    """Days into model intervals; an interval with any unusable day is left out."""
     keys = _interval_keys(days, interval)
     groups = defaultdict(list)
     for i, key in enumerate(keys):
@@ -158,28 +221,34 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
             starts.append(days[index[0]])
             ends.append(days[index[-1]])
             rows.append(index)
+    if interval == "day":  # one day per row: every roll-up rule gives the day's value
+        first_days = np.array([i[0] for i in rows], dtype=int)
+        drivers = {spec["name"]: driver_days[spec["name"]][first_days] for spec in specs}
+        temperature = driver_days[weather][first_days] if weather else None
+        return Frame(starts, ends, energy[first_days], drivers, temperature, excluded,
+                     len(groups))
     drivers = {spec["name"]: np.array([_combine(driver_days[spec["name"]][i], spec["rollup"])
                                        for i in rows]) for spec in specs}
-    temperature = None
-    if weather and interval == "day":
-        temperature = np.array([driver_days[weather][i[0]] for i in rows])
     return Frame(starts, ends, np.array([energy[i].sum() for i in rows]), drivers,
-                 temperature, excluded, len(groups))
+                 None, excluded, len(groups))
 
 
-def _flagged_days(store, name: str, first: date, last: date) -> dict:
+def _flagged_days(store, kind: str, name: str, logged: tuple, first: date,
+                  last: date) -> dict:
     """Days whose readings the data-quality scan flags as wrong (not merely missing:
-    completeness is judged above). Such days would teach or test the model on
+    completeness is judged above), from what the log holds of a meter or driver
+    (``queries.quality_findings``). Such days would teach or test the model on
     values no meter measured, e.g. a stuck register repeating a night reading."""
-    rows = quality.log_days(store, name, first, last)
-    if len(rows) < (last - first).days + 1:  # scan the days not logged yet, once
-        quality.period_score(store, name, first, last)
-        rows = quality.log_days(store, name, first, last)
+    days_logged, findings = logged
+    if days_logged < (last - first).days + 1:  # scan the days not logged yet, once
+        quality.period_score(store, name, first, last, kind=kind)
+        findings = [(r["day"], r["findings"])
+                    for r in quality.log_days(store, name, first, last, kind)]
     flagged = {}
-    for row in rows:
-        kinds = sorted({f["kind"] for f in row["findings"]} & DATA_QUALITY_EXCLUDES)
+    for day, found in findings:
+        kinds = sorted({f["kind"] for f in found} & DATA_QUALITY_EXCLUDES)
         if kinds:
-            flagged[row["day"]] = kinds
+            flagged[day] = kinds
     return flagged
 
 
@@ -514,8 +583,37 @@ def history(store, equipment: str, source: str) -> list[dict]:
     return [{**_describe(r, name), "parent_version": parents.get(r["parent_id"])} for r in rows]
 
 
+def read_days(store, equipment: str, source: str, first: date, last: date,
+              version: int | None = None, baseline: dict | None = None,
+              energy_required: bool = True, seu: dict | None = None) -> Days:
+    """The daily inputs the baseline (``version``, or the stored ``baseline`` as
+    ``get`` gives it; the active one by default) needs over [first, last], read
+    once: ``expected`` and ``expected_days`` over any part of the span then read
+    nothing more (e.g. a report's month and its CUSUM since the baseline).
+    energy_required=False: for ``expected_days`` only (meters' findings not read).
+    seu: the catalog entry (``catalog.get_seu``), when the caller has it."""
+    baseline = baseline or get(store, equipment, source, version)
+    spec = baseline["spec"]
+    _check_rollups_unchanged(store, spec)
+    days = _read(store, seu or catalog.get_seu(store, equipment, source), first, last,
+                 spec["drivers"], spec.get("temperature_driver"), energy_required)
+    days.baseline = baseline
+    return days
+
+
+def _check_days(days: Days, equipment: str, source: str, version: int | None) -> Days:
+    """Days read for this SEU and version (or the one they were read for)."""
+    if (days.seu["equipment"], days.seu["source"]) != (equipment, source) or \
+            version not in (None, days.baseline["version"]):
+        raise ValueError(f"the days read are those of {days.baseline['seu']} version "
+                         f"{days.baseline['version']}, not of {catalog.seu_name(equipment, source)}"
+                         f" version {version}")
+    return days
+
+
 def expected(store, equipment: str, source: str, first: date, last: date,
-             version: int | None = None, alpha: float = 0.05, groups: str | None = None) -> dict:
+             version: int | None = None, alpha: float = 0.05, groups: str | None = None,
+             days: Days | None = None) -> dict:
     """Expected energy of an SEU over [first, last] from its baseline, with the
     (1 - alpha) prediction interval, against the actual energy.
 
@@ -529,12 +627,16 @@ def expected(store, equipment: str, source: str, first: date, last: date,
     autocorrelation and leverage, as for the period total), its (1 - alpha)
     prediction interval ``lower`` to ``upper``, and ``z``, its residual
     standardised given the earlier groups, for CUSUM alarms (``_grouped``).
+
+    days: the inputs already read over a span that holds [first, last]
+    (``read_days``); the same figures, without reading them again.
     """
-    baseline = get(store, equipment, source, version)
+    days = _check_days(days, equipment, source, version) if days is not None else \
+        read_days(store, equipment, source, first, last, version)
+    baseline = days.baseline
     spec = baseline["spec"]
-    _check_rollups_unchanged(store, spec)
-    frame = build_frame(store, equipment, source, first, last, spec["drivers"], spec["interval"],
-                        spec.get("temperature_driver"))
+    frame = days.frame(first, last, spec["drivers"], spec["interval"],
+                       spec.get("temperature_driver"))
     if frame.n == 0:
         raise EnmsError(f"{baseline['seu']} {label(first, last)}: no {spec['interval']} with "
                         "complete energy and driver data", code="no_complete_data",
@@ -576,18 +678,23 @@ def expected(store, equipment: str, source: str, first: date, last: date,
 
 
 def expected_days(store, equipment: str, source: str, first: date, last: date,
-                  version: int | None = None) -> dict:
+                  version: int | None = None, days: Days | None = None) -> dict:
     """The baseline's expected energy [native unit] of each day over [first, last]
     whose drivers are complete, whatever its metered energy: {day: energy}.
     For model-based estimates of missing energy; {} for a model whose interval
-    is not a day (it cannot say what one day needs)."""
-    baseline = get(store, equipment, source, version)
+    is not a day (it cannot say what one day needs). days: as for ``expected``."""
+    if days is None:
+        baseline = get(store, equipment, source, version)
+        if baseline["spec"]["interval"] != "day":
+            return {}
+        days = read_days(store, equipment, source, first, last, baseline=baseline,
+                         energy_required=False)
+    baseline = _check_days(days, equipment, source, version).baseline
     spec = baseline["spec"]
     if spec["interval"] != "day":
         return {}
-    _check_rollups_unchanged(store, spec)
-    frame = build_frame(store, equipment, source, first, last, spec["drivers"], "day",
-                        spec.get("temperature_driver"), energy_required=False)
+    frame = days.frame(first, last, spec["drivers"], "day", spec.get("temperature_driver"),
+                       energy_required=False)
     if frame.n == 0:
         return {}
     prediction = regression.predict(_ols_from_dict(baseline["statistics"]), _design(frame, spec))
@@ -660,9 +767,10 @@ def _group_covariance(ols, X, member: np.ndarray, n_groups: int) -> np.ndarray:
 
 def _check_rollups_unchanged(store, spec: dict) -> None:
     """A model trained on one roll-up rule must never be fed another (DESIGN rule 3)."""
-    now = {d["name"]: d for d in driver_specs(store, [d["name"] for d in spec["drivers"]])}
     weather = spec.get("temperature_driver")
-    if weather and driver_specs(store, [weather])[0]["rollup"] != "mean":
+    names = [d["name"] for d in spec["drivers"]] + ([weather] if weather else [])
+    now = {d["name"]: d for d in driver_specs(store, list(dict.fromkeys(names)))}
+    if weather and now[weather]["rollup"] != "mean":
         raise EnmsError(f"driver {weather!r} no longer rolls up as a daily mean; retrain the baseline",
                         code="driver_changed", params={"name": weather})
     for d in spec["drivers"]:

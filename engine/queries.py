@@ -35,15 +35,23 @@ def meter_series(store, meter: str, first: date, last: date) -> list[dict]:
     return _every_day(stored, "energy", first, last)
 
 
-def seu_series(store, equipment: str, source: str, first: date, last: date) -> list[dict]:
-    """Daily energy of an SEU: the sum of its meters [native unit]."""
-    seu = catalog.get_seu(store, equipment, source)
+def seu_series(store, equipment: str, source: str, first: date, last: date,
+               seu: dict | None = None) -> list[dict]:
+    """Daily energy of an SEU: the sum of its meters [native unit].
+
+    seu: its catalog entry (``catalog.get_seu``), when the caller has it.
+    """
+    seu = seu or catalog.get_seu(store, equipment, source)
+    with store.read() as conn:
+        return seu_days(conn, seu, first, last)
+
+
+def seu_days(conn, seu: dict, first: date, last: date) -> list[dict]:
+    """``seu_series`` on an open connection, for the SEU's catalog entry."""
     if not seu["meters"]:
         raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
-    with store.read() as conn:
-        ids = conn.execute(sa.select(s.meters.c.id).where(
-            s.meters.c.name.in_(seu["meters"]))).scalars().all()
-        rows = rollups.meter_days(conn, ids, first, last)
+    ids = list(_ids(conn, s.meters, seu["meters"]).values())
+    rows = rollups.meter_days(conn, ids, first, last)
     days = _days(first, last)
     # Meters without a single row in the period still count as missing.
     for name in seu["meters"]:
@@ -54,10 +62,75 @@ def seu_series(store, equipment: str, source: str, first: date, last: date) -> l
 
 def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
     """Daily values of a driver by its own roll-up rule; NULL where missing."""
+    return drivers_series(store, [driver], first, last)[driver]
+
+
+def drivers_series(store, drivers: list[str], first: date, last: date) -> dict[str, list[dict]]:
+    """``driver_series`` of several drivers in one query: {name: daily rows}."""
     with store.read() as conn:
-        row = catalog.entry_row(conn, "driver", driver)
-        stored = rollups.driver_days(conn, [row["id"]], first, last)
-    return _every_day(stored, "value", first, last)
+        return driver_days(conn, drivers, first, last)
+
+
+def driver_days(conn, drivers: list[str], first: date, last: date) -> dict[str, list[dict]]:
+    """``drivers_series`` on an open connection."""
+    ids = _ids(conn, s.drivers, drivers)
+    for name in drivers:
+        if name not in ids:
+            catalog.entry_row(conn, "driver", name)  # NotFound, listing the known drivers
+    stored = defaultdict(list)
+    for row in rollups.driver_days(conn, ids.values(), first, last):
+        stored[row["driver"]].append(row)
+    return {name: _every_day(stored[name], "value", first, last) for name in drivers}
+
+
+def quality_logs(conn, kind: str, names: list[str], first: date, last: date) -> dict:
+    """Data-quality log rows ('meter' or 'driver' ``kind``) of several entries over
+    first..last in one query: {name: rows by day}; an entry without rows is absent."""
+    if not names:
+        return {}
+    ids = _log_ids(conn, kind, names)
+    log = s.data_quality_log
+    found = defaultdict(list)
+    for row in conn.execute(sa.select(log).where(
+            log.c.kind == kind, log.c.entity_id.in_(list(ids)), log.c.day >= first,
+            log.c.day <= last).order_by(log.c.entity_id, log.c.day)).mappings():
+        found[ids[row["entity_id"]]].append(dict(row))
+    return dict(found)
+
+
+def quality_findings(conn, kind: str, names: list[str], first: date, last: date) -> dict:
+    """What the data-quality log holds of several meters or drivers over first..last:
+    {name: (days logged, [(day, findings), ...] of the days with findings)}, in two
+    small queries (most days have none: their findings are not read)."""
+    out = {name: (0, []) for name in names}
+    if not names:
+        return out
+    ids = _log_ids(conn, kind, names)
+    log = s.data_quality_log
+    window = (log.c.kind == kind, log.c.entity_id.in_(list(ids)), log.c.day >= first,
+              log.c.day <= last)
+    for entity, logged in conn.execute(sa.select(log.c.entity_id, sa.func.count())
+                                       .where(*window).group_by(log.c.entity_id)):
+        out[ids[entity]] = (logged, [])
+    # Skips only the empty list as the JSON type writes it; any other text is read.
+    for entity, day, findings in conn.execute(
+            sa.select(log.c.entity_id, log.c.day, log.c.findings)
+            .where(*window, sa.cast(log.c.findings, sa.Text) != "[]")
+            .order_by(log.c.entity_id, log.c.day)):
+        out[ids[entity]][1].append((day, findings))
+    return out
+
+
+def _log_ids(conn, kind: str, names) -> dict[int, str]:
+    """{id: name} of the meters or drivers named."""
+    table = {"meter": s.meters, "driver": s.drivers}[kind]
+    return {i: n for n, i in _ids(conn, table, names).items()}
+
+
+def _ids(conn, table, names) -> dict[str, int]:
+    """{name: id} of the catalog rows named (unknown names left out)."""
+    return dict(conn.execute(sa.select(table.c.name, table.c.id).where(
+        table.c.name.in_(list(names)))).all())
 
 
 def monthly(series: list[dict], key: str, rule: str = "sum") -> list[dict]:

@@ -55,33 +55,30 @@ def _reporting_start(baseline: dict) -> date:
 class _Reader:
     """Daily series and data-quality log rows, read once over [first, last] and
     sliced per period. A slice holds the same rows as a direct read of the
-    period; periods outside the span are read directly.
+    period; periods outside the span are read directly."""
 
-    direct: read every period on its own (``build``: one report), and score
-    data quality with ``quality.period_score``.
-    """
-
-    def __init__(self, store, first: date, last: date, direct: bool = False):
-        self.store, self.first, self.last, self.direct = store, first, last, direct
+    def __init__(self, store, first: date, last: date):
+        self.store, self.first, self.last = store, first, last
         self._drivers, self._meters, self._logs, self._sources = {}, {}, {}, {}
-        self._direct = {}  # (driver, first, last) -> rows, for periods outside the span
         self._meter_list = None
 
     def _covers(self, first: date, last: date) -> bool:
-        return not self.direct and self.first <= first and last <= self.last
+        return self.first <= first and last <= self.last
 
     def _slice(self, series: list[dict], first: date, last: date) -> list[dict]:
         return series[(first - self.first).days:(last - self.first).days + 1]
 
-    def driver_days(self, name: str, first: date, last: date) -> list[dict]:
-        if not self._covers(first, last):  # e.g. the baseline period, shared by many SEUs
-            key = (name, first, last)
-            if key not in self._direct:
-                self._direct[key] = queries.driver_series(self.store, name, first, last)
-            return self._direct[key]
-        if name not in self._drivers:
-            self._drivers[name] = queries.driver_series(self.store, name, self.first, self.last)
-        return self._slice(self._drivers[name], first, last)
+    def drivers_days(self, names: list[str], first: date, last: date) -> dict:
+        """Daily rows of drivers over [first, last], {name: rows}; those not read
+        yet are read in one query."""
+        span = (self.first, self.last) if self._covers(first, last) else (first, last)
+        todo = [n for n in names if (n, *span) not in self._drivers]
+        if todo:  # outside the span: e.g. the baseline period, shared by many SEUs
+            for name, rows in queries.drivers_series(self.store, todo, *span).items():
+                self._drivers[(name, *span)] = rows
+        cut = self._covers(first, last)
+        return {n: self._slice(self._drivers[(n, *span)], first, last) if cut
+                else self._drivers[(n, *span)] for n in names}
 
     def meter_days(self, name: str, first: date, last: date) -> list[dict]:
         if not self._covers(first, last):
@@ -104,23 +101,14 @@ class _Reader:
         """Read the log rows of many meters and drivers over the span, one query per
         kind; an entry whose log lacks days is left to ``quality`` (which scans)."""
         todo = sorted({key for key in inputs if key not in self._logs})
-        if self.direct or not todo:
+        if not todo:
             return
-        log, wanted = s.data_quality_log, (self.last - self.first).days + 1
-        tables = {"meter": s.meters, "driver": s.drivers}
-        found = {}
+        wanted = (self.last - self.first).days + 1
         with self.store.read() as conn:
-            for kind, table in tables.items():
-                names = [n for k, n in todo if k == kind]
-                if not names:
-                    continue
-                ids = dict(conn.execute(sa.select(table.c.id, table.c.name).where(
-                    table.c.name.in_(names))).all())
-                for row in conn.execute(sa.select(log).where(
-                        log.c.kind == kind, log.c.entity_id.in_(list(ids)),
-                        log.c.day >= self.first, log.c.day <= self.last).order_by(
-                        log.c.entity_id, log.c.day)).mappings():
-                    found.setdefault((kind, ids[row["entity_id"]]), []).append(dict(row))
+            found = {(kind, name): rows for kind in ("meter", "driver")
+                     for name, rows in queries.quality_logs(
+                         conn, kind, [n for k, n in todo if k == kind], self.first,
+                         self.last).items()}
         for key in todo:
             rows = found.get(key, [])
             if len(rows) == wanted:
@@ -180,7 +168,8 @@ def _seu(store, reader: _Reader, equipment: str, source: str, version: int | Non
     seu = catalog.get_seu(store, equipment, source)
     baseline = baselines.get(store, equipment, source, version)
     specs = baselines.driver_specs(store, seu["drivers"])
-    baseline_values = _driver_values(reader, specs, baseline["period_start"],
+    # Only the product mix compares with the baseline period's values.
+    baseline_values = _driver_values(reader, _products(specs), baseline["period_start"],
                                      baseline["period_end"])
     model = baseline["spec"]
     drivers = list(seu["drivers"])
@@ -200,8 +189,9 @@ def _check_after_baseline(ctx: _Seu, first: date, last: date) -> None:
 def _driver_values(reader: _Reader, specs: list[dict], first: date, last: date) -> dict:
     """Each driver's value over the period by its own roll-up rule; None if any day is missing."""
     out = {}
+    series = reader.drivers_days([spec["name"] for spec in specs], first, last)
     for spec in specs:
-        values = [r["value"] for r in reader.driver_days(spec["name"], first, last)]
+        values = [r["value"] for r in series[spec["name"]]]
         if any(v is None for v in values):
             out[spec["name"]] = None
             continue
@@ -230,13 +220,19 @@ def _output_indicators(reader: _Reader, seu: dict, energy: float, first: date,
     return out
 
 
+def _products(specs: list[dict]) -> list[dict]:
+    """The per-product drivers of a product mix: two or more, else none."""
+    products = [sp for sp in specs if sp.get("product")]
+    return products if len(products) > 1 else []
+
+
 def _product_mix(specs, values: dict, baseline_values: dict, statistics: dict) -> dict | None:
     """Product shares now and in the baseline period, and the mix factor: the
     energy intensity of today's mix over that of the baseline mix (1 = same mix;
     above 1 = a heavier mix, which a single production count would misread as
     lost efficiency). Intensities are the model's per-product coefficients."""
-    products = [sp["name"] for sp in specs if sp.get("product")]
-    if len(products) < 2 or any(values.get(p) is None or baseline_values.get(p) is None
+    products = [sp["name"] for sp in _products(specs)]
+    if not products or any(values.get(p) is None or baseline_values.get(p) is None
                                 for p in products):
         return None
     now = np.array([values[p] for p in products])
@@ -383,13 +379,18 @@ def build(store, equipment: str, source: str, first: date, last: date,
 
     k, h: reference value and decision interval of the tabular CUSUM [-].
     """
-    reader = _Reader(store, first, last, direct=True)
+    reader = _Reader(store, first, last)
     ctx = _seu(store, reader, equipment, source, version)
     _check_after_baseline(ctx, first, last)
+    # The period and the CUSUM since the baseline from one read of the days.
+    days = baselines.read_days(store, equipment, source, ctx.start, last,
+                               baseline=ctx.baseline, seu=ctx.seu)
     v = ctx.baseline["version"]
-    result = baselines.expected(store, equipment, source, first, last, v, alpha=ALPHA)
+    result = baselines.expected(store, equipment, source, first, last, v, alpha=ALPHA,
+                                days=days)
     trend = baselines.expected(store, equipment, source, ctx.start, last, v, alpha=ALPHA,
-                               groups=CUSUM_GROUP)
+                               groups=CUSUM_GROUP, days=days)
+    reader.prefetch_quality(ctx.inputs)
     return _compose(reader, ctx, result, _Trend(trend, ctx.start, k, h), first, last)
 
 
@@ -439,8 +440,10 @@ def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list, k: fl
                 skip(first, last, str(exc))
         return []
     try:  # one computation from the reporting start: weeks for the CUSUM, months to report
+        days = baselines.read_days(store, equipment, source, ctx.start, todo[-1][1],
+                                   baseline=ctx.baseline, seu=ctx.seu)
         computed = baselines.expected(store, equipment, source, ctx.start, todo[-1][1], v,
-                                      alpha=ALPHA, groups=(CUSUM_GROUP, "month"))
+                                      alpha=ALPHA, groups=(CUSUM_GROUP, "month"), days=days)
     except EnmsError as exc:
         for first, last in todo:
             skip(first, last, str(exc))

@@ -265,12 +265,13 @@ def refresh_degree_days(conn, child, first: date, last: date) -> int:
 # --- reading the rollups -----------------------------------------------------
 
 def _stored_days(conn, daily, owners, key_col: str, label: str, ids, first, last) -> list[dict]:
-    rows = conn.execute(
+    result = conn.execute(
         sa.select(daily, owners.c.name.label(label))
         .join(owners, owners.c.id == daily.c[key_col])
         .where(daily.c[key_col].in_(list(ids)), daily.c.day >= first, daily.c.day <= last)
-        .order_by(owners.c.name, daily.c.day)).mappings().all()
-    return [_with_completeness(r) for r in rows]
+        .order_by(owners.c.name, daily.c.day))
+    keys = list(result.keys())  # plain tuples: a year of days is read per answer
+    return [_with_completeness(dict(zip(keys, values))) for values in result]
 
 
 def meter_days(conn, meter_ids, first: date, last: date) -> list[dict]:
@@ -284,8 +285,7 @@ def driver_days(conn, driver_ids, first: date, last: date) -> list[dict]:
                         first, last)
 
 
-def _with_completeness(row) -> dict:
-    row = dict(row)
+def _with_completeness(row: dict) -> dict:
     row["completeness"] = round(row["covered_s"] / row["day_s"], 6) if row["day_s"] else 0.0
     return row
 

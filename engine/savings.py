@@ -81,10 +81,12 @@ def _uncertainty(statistics: dict, m: int, expected: float, avoided: float) -> d
     return out
 
 
-def _figures(store, seu: dict, baseline: dict, src: dict, first: date, last: date) -> dict:
-    """Avoided energy of one SEU over [first, last] in every unit, with its bands."""
+def _figures(store, seu: dict, days, src: dict, first: date, last: date) -> dict:
+    """Avoided energy of one SEU over [first, last] in every unit, with its bands.
+    days: its baseline's inputs over a span holding the period (``baselines.read_days``)."""
+    baseline = days.baseline
     e = baselines.expected(store, seu["equipment"], seu["source"], first, last,
-                           baseline["version"])
+                           baseline["version"], days=days)
     avoided = e["expected"] - e["actual"]
     unc = _uncertainty(baseline["statistics"], e["intervals_used"], e["expected"], avoided)
     fig = {"first": first, "last": last, "period": label(first, last),
@@ -126,11 +128,15 @@ def _seu_savings(store, seu: dict, src: dict, first: date, last: date,
         return {**head, "status": "period within the baseline period",
                 "note": f"savings count from {since}, the day after the baseline period"}
     try:
-        period = _figures(store, seu, baseline, src, start, last)
+        # One read of the days for the period and the figures since the baseline.
+        days = baselines.read_days(store, seu["equipment"], seu["source"],
+                                   since if cumulative else start, last, baseline=baseline,
+                                   seu=seu)
+        period = _figures(store, seu, days, src, start, last)
         if not cumulative:
             since_baseline = None
         elif since < start:
-            since_baseline = _figures(store, seu, baseline, src, since, last)
+            since_baseline = _figures(store, seu, days, src, since, last)
         else:
             since_baseline = period
     except EnmsError as exc:
