@@ -23,7 +23,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from .. import permissions, users
 from ..store import default_data_dir
@@ -34,7 +34,9 @@ DEFAULT_TTL_S = 3600
 SECRET_FILE = "jwt-secret"
 MIN_SECRET_LENGTH = 32
 
-_bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/auth/token")
+# OAuth2's password flow, so the Authorize button of /api/v1/docs signs in.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False,
+                               description="a token from POST /api/v1/auth/token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                         description="a device's API key (enms user key NAME)")
 
@@ -81,7 +83,7 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def current_user(request: Request,
-                 bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
+                 bearer: str | None = Security(_bearer),
                  api_key: str | None = Security(_api_key)) -> dict:
     """The calling user, from a bearer token or an API key; 401 otherwise."""
     store = request.app.state.store
@@ -94,7 +96,7 @@ def current_user(request: Request,
         raise _unauthorized("not signed in: send 'Authorization: Bearer <token>' "
                             "(POST /api/v1/auth/token) or a device's X-API-Key")
     try:
-        claims = jwt.decode(bearer.credentials, request.app.state.jwt_secret,
+        claims = jwt.decode(bearer, request.app.state.jwt_secret,
                             algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iat", "sub", "iss"]})
     except jwt.ExpiredSignatureError:
