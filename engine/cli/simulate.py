@@ -2,7 +2,7 @@
 
     enms simulate --mqtt mqtt://127.0.0.1:1883 --from 2025-06-02 --to 2025-06-08
     enms simulate --mqtt mqtt://127.0.0.1:1883 --speed 0              # as fast as possible
-    enms simulate --mqtt mqtt://127.0.0.1:1883 --from 2025-10-01 --to 2025-10-31 --shift-weeks 5
+    enms simulate --mqtt mqtt://127.0.0.1:1883 --from 2025-10-04 --to 2025-10-31 --shift-weeks 4
 
 Every meter and measured driver of the demo factory (``engine.demo_plant``,
 the same seed gives the same numbers) is published on the topic scheme of
@@ -92,12 +92,12 @@ def cmd_simulate(store, args):
     if not plan:
         raise EnmsError(f"no readings from {args.first} to {args.last}")
     client = mqtt.client(url, args.client_id)
+    client.max_queued_messages_set(0)      # no limit: the replay is in memory already
+    client.max_inflight_messages_set(1000)
     try:
         client.connect(url["host"], url["port"])
     except OSError as exc:
         raise EnmsError(f"cannot reach the broker at {args.mqtt}: {exc}") from None
-    client.max_queued_messages_set(0)
-    client.max_inflight_messages_set(1000)
     client.loop_start()
     started, t0 = time.monotonic(), plan[0][0]
     try:
