@@ -472,7 +472,9 @@ def flush(store, messages: list[Message], routes, stats: Stats, monitor=None,
     if monitor is not None:
         try:
             raised = monitor.observe(store, written)
-        except EnmsError as exc:  # the readings are stored; the checks wait for the next batch
+        except (EnmsError, sa.exc.SQLAlchemyError) as exc:
+            # The readings are stored (and must not be written again); the
+            # checks wait for the next batch.
             log.warning("real-time checks skipped (%s)", " ".join(str(exc).split())[:300])
     stats.alerts += len(raised)
     return written, raised
