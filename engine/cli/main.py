@@ -284,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_listen(sub, COMMON)
     from .simulate import register as register_simulate  # enms simulate (MQTT)
     register_simulate(sub, COMMON)
+    from .health import register as register_health  # enms health
+    register_health(sub, COMMON)
 
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))
