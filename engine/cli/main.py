@@ -286,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_simulate(sub, COMMON)
     from .health import register as register_health  # enms health
     register_health(sub, COMMON)
+    from .service import register as register_service  # enms service install
+    register_service(sub, COMMON)
 
     db = sub.add_parser("db", parents=[COMMON], help="database schema")
     db.add_argument("action", choices=("upgrade", "revision"))

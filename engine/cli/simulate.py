@@ -14,7 +14,7 @@ instead of duplicates.
 """
 import json
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
