@@ -11,7 +11,8 @@ team (ISO 50001:2018 5.3, roles, responsibilities and authorities):
   baselines (the documented adjustments of ISO 50001 6.5);
 - plant_manager: reads everything of the site, generates reports and
   acknowledges alerts;
-- auditor: reads everything, including the audit trail; changes nothing;
+- auditor: reads everything, including the audit trail, and exports the
+  audit package; changes nothing;
 - executive: reads summaries: period reports, savings and the briefing.
 
 A role that is not one of these (a typo, a role removed) may do nothing.
@@ -55,6 +56,7 @@ ACTIONS: dict[str, Action] = {
     # needs a role that may do both.
     "ask": Action("answer an utterance as the voice assistant", _ENGINEERING),
     "audit.read": Action("read the audit trail", ("admin", "auditor")),
+    "audit.export": Action("export the ISO 50001 audit package (PDF)", _DETAIL),
     "users.manage": Action("add, list, disable users, change roles, make API keys",
                            ("admin",)),
 }

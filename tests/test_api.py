@@ -452,6 +452,17 @@ def test_openapi_documents_every_route_with_its_permission(api):
     assert "/api/v1/reports/generate-all-monthly" in spec["paths"]
 
 
+def test_an_auditor_exports_the_audit_package_as_pdf(api):
+    pytest.importorskip("reportlab")
+    answer = api.call("GET", "/audit-pack", role="auditor", params={"year": 2024})
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.headers["content-type"] == "application/pdf"
+    assert 'filename="audit-pack-2024.pdf"' in answer.headers["content-disposition"]
+    assert answer.content.startswith(b"%PDF-") and len(answer.content) > 10_000
+    assert_one_message(api.call("GET", "/audit-pack", role="executive",
+                                params={"year": 2024}), 403)
+
+
 def test_ask_answers_as_enms_ask_json(api):
     pytest.importorskip("ovoscope")
     utterance = "how much did we save in 2025"

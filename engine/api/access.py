@@ -1,12 +1,16 @@
 """/api/v1/auth/token (sign in), /api/v1/users (users and API keys) and
 /api/v1/audit (the audit trail)."""
 
+import shutil
+import tempfile
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import Field
+from starlette.background import BackgroundTask
 
 from .. import audit, permissions, users
 from .auth import Permitted, issue_token
@@ -95,6 +99,28 @@ def add_api_key(name: UserName, body: KeyIn, store: StoreDep, user: Permitted("u
     """A new API key for a user; ``key`` is shown this once and never again."""
     return EngineJSON(users.create_api_key(store, name, body.label, actor=user["name"]),
                       status_code=201)
+
+
+@router.get("/audit-pack", tags=["audit"], response_class=FileResponse)
+def audit_pack(year: Annotated[int, Query(ge=1970, le=2200)], store: StoreDep,
+               user: Permitted("audit.export")):
+    """The ISO 50001 audit package of a year as one PDF (``enms audit-pack``):
+    policy, energy review, methods, performance, investigations, adjustments,
+    data quality, savings, with charts. Takes some seconds."""
+    try:
+        from .. import audit_pack as pack
+    except ImportError as exc:
+        raise HTTPException(503, f"the audit package needs the reports extra: "
+                            f"pip install 'enms[reports]' ({exc})") from None
+    directory = tempfile.mkdtemp(prefix="enms-audit-pack-")
+    try:
+        built = pack.build(store, year, directory)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return FileResponse(built["pdf"], media_type="application/pdf",
+                        filename=f"audit-pack-{year}.pdf",
+                        background=BackgroundTask(shutil.rmtree, directory, True))
 
 
 @router.get("/audit", tags=["audit"])
