@@ -11,15 +11,15 @@ notifiers as the monthly evaluation (``alerts.raise_conditions``):
 - ``stuck_value``: the newest readings repeat one non-zero value more than
   ``data_quality.STUCK_MIN_REPEATS`` times in a row (``dq.stuck_runs``, the
   rule of the data-quality scan).
-- ``spike``: a reading whose rate stands out by a robust z above
+- ``spike``: a reading whose rate stands out upwards by a robust z above
   ``dq.HAMPEL_THRESHOLD`` both from the readings before it and from the same
   local time of the week in the ``dq.HAMPEL_WEEKS`` weeks before (the two
   references of the scan's Hampel identifier; only the past exists live, so
   a shift start that is ordinary for its time of week is no spike).
 - When the data's local day ends (the first reading of a new day), the
-  month's evaluation (``alerts.evaluate``) runs on the completed day: the
-  tabular CUSUM alarm, significant deviations and missing data are raised as
-  soon as that day's rollups make them trip.
+  month's evaluation (``alerts.evaluate``) runs on the completed day
+  (``evaluate_ended``): the tabular CUSUM alarm, significant deviations and
+  missing data are raised as soon as that day's rollups make them trip.
 
 The clock is the data's: the newest reading end seen, advanced by wall time
 since it arrived. Live it is the wall clock; a replay (``enms simulate``)
@@ -28,9 +28,10 @@ runs on the replayed time.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import sqlalchemy as sa
@@ -49,8 +50,8 @@ RULES = {
     "sensor_silence": f"no reading ended within {SILENCE_INTERVALS} intervals of the meter "
                       f"(at least {SILENCE_MIN_S} s)",
     "stuck_value": f"one non-zero value repeated more than {dq.STUCK_MIN_REPEATS} times in a row",
-    "spike": f"rate robust z above {dq.HAMPEL_THRESHOLD:g} against the readings before it and "
-             f"against the same time of week in the {dq.HAMPEL_WEEKS} weeks before",
+    "spike": f"rate above, with a robust z above {dq.HAMPEL_THRESHOLD:g}, the readings before "
+             f"it and the same time of week in the {dq.HAMPEL_WEEKS} weeks before",
 }
 
 
@@ -74,12 +75,14 @@ def stuck_now(ts, duration_s, value) -> dict | None:
 
 
 def spike_z_before(rates, window: int) -> np.ndarray:
-    """Robust z [-] of each rate against the ``window`` rates before it (NaN
-    where fewer than ``dq.MIN_REFERENCE`` of them carry a value)."""
+    """Robust z [-] of each rate above the ``window`` rates before it: 0 for a
+    rate at or below their median (a drop is a stop, not a spike), NaN where
+    fewer than ``dq.MIN_REFERENCE`` of them carry a value."""
     rates = np.asarray(rates, dtype=float)
     padded = np.r_[np.full(window, np.nan), rates]
     before = np.lib.stride_tricks.sliding_window_view(padded, window)[:-1]
-    return dq.robust_z(rates, before)[0]
+    z, median, _, _ = dq.robust_z(rates, before)
+    return np.where(rates > median, z, np.where(np.isnan(z), np.nan, 0.0))
 
 
 def spike_z(rate: float, before, same_time_of_week) -> tuple[float, float]:
@@ -105,7 +108,9 @@ class Monitor:
         self.stuck_since = {}     # meter id -> (value, ts of the reading repeated)
         self.data_now = None      # newest reading end seen [s] ...
         self.data_at = None       # ... and the wall time it was seen
-        self.day = None           # the data's local day number (first site's zone)
+        self.day = None           # the data's local day (first site's zone) ...
+        self.ended = None         # ... and (first, last) days ended, not yet evaluated
+        self.lock = threading.Lock()
 
     def now_s(self) -> float | None:
         if self.data_now is None:
@@ -129,7 +134,8 @@ class Monitor:
                 self.data_now, self.data_at = end, self.clock()
         conditions += self._silence()
         new = self._raise(store, conditions)
-        return new + self._day_end(store)
+        self._day_end()
+        return new
 
     def tick(self, store) -> list[dict]:
         """Checks that need no new data (silence); returns new alerts."""
@@ -196,7 +202,7 @@ class Monitor:
                 table.c.meter_id == meter, table.c.ts.in_(weeks))).all()
         week_rates = [dq.rate_per_hour(v, dur) for v, dur in rows if v is not None]
         z_before, z_week = spike_z(rate, before, week_rates)
-        if not z_week > dq.HAMPEL_THRESHOLD:
+        if not (z_week > dq.HAMPEL_THRESHOLD and rate > np.median(week_rates)):
             return []  # ordinary for this time of the week (or too little history to say)
         evidence = {"ts": utc_iso(t), "duration_s": d, "energy": e, "rate_per_h": rate,
                     "median_before_per_h": float(np.median(before)),
@@ -260,17 +266,27 @@ class Monitor:
             log.warning("alert %s %s %s: %s", a["id"], a["kind"], a["subject"], a["message"])
         return new
 
-    def _day_end(self, store) -> list[dict]:
-        """The month's evaluation once the data's local day has ended."""
+    def _day_end(self) -> None:
+        """Note the data's local days that have ended, for ``evaluate_ended``."""
         if not self.meters or self.data_now is None:
-            return []
+            return
         tz = next(iter(self.meters.values()))["tz"]
         today = _local_date(tz, int(self.data_now) - 1)
-        if self.day is None or today <= self.day:
-            self.day = self.day or today
-            return []
-        ended, self.day = self.day, today
-        result = alerts.evaluate(store, ended, ended, notifiers=self.notifiers,
+        if self.day is not None and today > self.day:
+            with self.lock:  # evaluate_ended may run in another thread
+                first = self.ended[0] if self.ended else self.day
+                self.ended = (first, today - timedelta(days=1))
+        self.day = max(self.day or today, today)
+
+    def evaluate_ended(self, store) -> list[dict]:
+        """The evaluation of the months of the days ended since the last call
+        (``alerts.evaluate``); returns the new alerts. Slow (a data-quality
+        scan and the period reports): the listener runs it beside ingest."""
+        with self.lock:
+            if not self.ended:
+                return []
+            (first, last), self.ended = self.ended, None
+        result = alerts.evaluate(store, first, last, notifiers=self.notifiers,
                                  now=float(self.data_now))
         for a in result["new"]:
             log.warning("alert %s %s %s: %s", a["id"], a["kind"], a["subject"], a["message"])

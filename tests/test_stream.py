@@ -2,6 +2,7 @@
 writing through the CSV validation, and the real-time checks (engine.stream,
 engine.realtime)."""
 import json
+from datetime import date
 
 import numpy as np
 import pytest
@@ -216,6 +217,9 @@ def test_spike_needs_both_references():
     z_before, z_week = realtime.spike_z(80.0, before, [78.0, 81.0, 79.0])
     assert z_before > 6 and z_week < 6       # a shift start, ordinary at this time of week
     assert min(realtime.spike_z(80.0, before, [10.0, 11.0, 10.5])) > 6
+    # the screen on the readings before: upward only (a drop is a stop)
+    z = realtime.spike_z_before([10.0, 11.0, 9.5, 10.5, 80.0, 0.5], window=4)
+    assert np.isnan(z[:3]).all() and z[4] > 6 and z[5] == 0
 
 
 def hourly(store, first_ts, energies, meter="M-Compressor-1"):
@@ -256,3 +260,22 @@ def test_monitor_raises_stuck_spike_and_silence_alerts_once(store, plant):
     clock[0] += 3 * 3600 + 1    # three hourly intervals without data
     assert [a["kind"] for a in monitor.tick(store)] == ["sensor_silence"]
     assert monitor.tick(store) == []          # the same silence: no second alert
+
+
+def test_monitor_evaluates_the_days_that_ended(store, plant):
+    plant(store)
+    monitor = realtime.Monitor([])
+    stats = stream.Stats()
+    start = 1748815200  # 2025-06-02 00:00 Europe/Berlin
+    stream.flush(store, hourly(store, start, [40.0] * 5), stream.DEFAULT_ROUTES, stats, monitor)
+    assert monitor.ended is None
+    stream.flush(store, hourly(store, start + 5 * 3600, [41.0, 40.5] * 12),
+                 stream.DEFAULT_ROUTES, stats, monitor)      # into 3 June
+    assert monitor.ended == (date(2025, 6, 2), date(2025, 6, 2))
+    stream.flush(store, hourly(store, start + 29 * 3600, [41.0, 40.5] * 12),
+                 stream.DEFAULT_ROUTES, stats, monitor)      # into 4 June
+    assert monitor.ended == (date(2025, 6, 2), date(2025, 6, 3))
+    new = monitor.evaluate_ended(store)
+    assert monitor.ended is None and monitor.evaluate_ended(store) == []
+    # the driver values never came: the month's evaluation says so
+    assert {a["subject"] for a in new if a["kind"] == "missing_data"} >= {"production_count"}

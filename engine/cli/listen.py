@@ -89,6 +89,7 @@ class Listener:
         self.stop = threading.Event()
         self.session = 0         # connection number: acknowledgements are per connection
         self.reconnects = 0
+        self.evaluator = None    # the thread of the day-end evaluation, when one runs
         self.client = mqtt.client(url, args.client_id, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -140,6 +141,7 @@ class Listener:
                 if self.monitor is not None and now - last_tick >= TICK_S:
                     self._tick()
                     last_tick = now
+                self._evaluate_ended_days()
                 if self.args.stats_every and now - last_stats >= self.args.stats_every:
                     log.info("stats %s", _line(self._counts()))
                     last_stats = now
@@ -149,6 +151,8 @@ class Listener:
         finally:
             self.client.disconnect()
             self.client.loop_stop()
+            if self.evaluator is not None:
+                self.evaluator.join()
         counts = self._counts()
         log.info("stopped %s", _line(counts))
         return counts
@@ -178,6 +182,22 @@ class Listener:
             if qos and session == self.session:  # a mid of an earlier connection is void
                 self.client.ack(mid, qos)
         return True
+
+    def _evaluate_ended_days(self) -> None:
+        """The day-end evaluation in its own thread, so ingest goes on meanwhile;
+        days that end while it runs wait for the next one."""
+        if self.monitor is None or not self.monitor.ended or \
+                (self.evaluator is not None and self.evaluator.is_alive()):
+            return
+        self.evaluator = threading.Thread(target=self._evaluate, name="enms-evaluate",
+                                          daemon=True)
+        self.evaluator.start()
+
+    def _evaluate(self) -> None:
+        try:
+            self.stats.alerts += len(self.monitor.evaluate_ended(self.store))
+        except (EnmsError, sa.exc.SQLAlchemyError) as exc:
+            log.warning("day-end evaluation skipped (%s)", " ".join(str(exc).split())[:300])
 
     def _tick(self) -> None:
         try:
