@@ -2,10 +2,16 @@
 
 A device (its skill setting ``role``) has one role. Hearing reports, trends,
 data quality, savings, alerts and the briefing is open to every role;
-changing what the energy management system holds is not:
+changing what the energy management system holds follows the engine's
+permission matrix (``engine.permissions``, docs/permissions.md), the same one
+the HTTP API applies:
 
-- training a baseline: energy engineer or admin;
-- acknowledging an alert: energy engineer or admin.
+- training a baseline: energy engineer or admin (``baseline.train``);
+- acknowledging an alert: plant manager, energy engineer or admin
+  (``alerts.acknowledge``).
+
+Besides the engine's roles a device may be ``shop_floor``: a speaker on the
+production floor who hears everything and changes nothing.
 
 A value that is not a role (a typo in the settings) has no privileges: it
 may hear everything and change nothing, like the lowest role, never like the
@@ -14,13 +20,18 @@ are in the locale (``vocab/roles.value``, ``dialog/action.*.dialog``).
 """
 from __future__ import annotations
 
-ROLES = ("shop_floor", "plant_manager", "energy_engineer", "auditor", "admin")
+from engine import permissions
+
+# In the order a refusal names them (lowest first).
+ROLES = ("shop_floor", "executive", "auditor", "plant_manager", "energy_engineer", "admin")
+assert set(permissions.ROLES) <= set(ROLES)
 DEFAULT_ROLE = "energy_engineer"       # a single-user set-up: the engineer who installed it
 
-# action -> roles that may do it; actions not listed are open to every role.
-PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "train_baseline": ("energy_engineer", "admin"),
-    "acknowledge_alert": ("energy_engineer", "admin"),
+# voice action -> the engine action it performs; actions not listed only
+# read, and are open to every role.
+ENGINE_ACTIONS = {
+    "train_baseline": "baseline.train",
+    "acknowledge_alert": "alerts.acknowledge",
 }
 
 
@@ -45,9 +56,12 @@ def role_of(settings) -> str:
 
 
 def allowed(role: str, action: str) -> bool:
-    needed = PERMISSIONS.get(action)
-    return needed is None or role in needed
+    engine_action = ENGINE_ACTIONS.get(action)
+    return engine_action is None or permissions.allowed(role, engine_action)
 
 
 def who_may(action: str) -> tuple[str, ...]:
-    return PERMISSIONS.get(action, ROLES)
+    engine_action = ENGINE_ACTIONS.get(action)
+    if engine_action is None:
+        return ROLES
+    return tuple(r for r in ROLES if r in permissions.roles_for(engine_action))
