@@ -163,18 +163,26 @@ def build_frame(store, equipment: str, source: str, first: date, last: date,
     return days.frame(first, last, specs, interval, weather, energy_required)
 
 
-def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather: str | None,
-          energy_required: bool = True) -> Days:
-    """Read the days of an SEU and its drivers: one query for the energy, one for
-    every driver, one per kind for the data-quality log."""
+def _needs(seu: dict, specs: list[dict], weather: str | None,
+           energy_required: bool) -> tuple[list[str], dict]:
+    """The driver series a model reads, and the meters and drivers whose
+    data-quality findings rule days out (derived drivers have none of their own)."""
     names = list(dict.fromkeys([sp["name"] for sp in specs] + ([weather] if weather else [])))
     checked = {"meter": seu["meters"] if energy_required else [],
                "driver": [sp["name"] for sp in specs if sp.get("kind") != "derived"]}
-    with store.read() as conn:
-        energy_days = queries.seu_days(conn, seu, first, last)
-        driver_days = queries.driver_days(conn, names, first, last)
-        logs = {kind: queries.quality_findings(conn, kind, entries, first, last)
-                for kind, entries in checked.items()}
+    return names, checked
+
+
+def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather: str | None,
+          energy_required: bool = True, daily=None) -> Days:
+    """The days of an SEU and its drivers, from ``daily`` (``queries.Daily`` over
+    the same days, read for many SEUs) or read here: one query for the energy,
+    one for every driver, two per kind for the data-quality log."""
+    names, checked = _needs(seu, specs, weather, energy_required)
+    if daily is None:
+        with store.read() as conn:
+            daily = queries.Daily(conn, first, last, seu["meters"], names, checked)
+    energy_days = queries.seu_energy(seu, daily.meters, first, last)
     problems = {kind: defaultdict(list) for kind in ("energy", "drivers", "meter_flags",
                                                      "driver_flags")}
     for r in energy_days:
@@ -182,17 +190,18 @@ def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather:
             problems["energy"][r["day"]].append(f"energy {100 * r['completeness']:.0f} % metered")
     for spec in specs + ([{"name": weather, "rollup": "mean"}] if weather else []):
         need = SUM_DRIVER_COMPLETENESS_MIN if spec["rollup"] == "sum" else MEAN_DRIVER_COMPLETENESS_MIN
-        for r in driver_days[spec["name"]]:
+        for r in daily.drivers[spec["name"]]:
             if r["value"] is None or r["completeness"] < need:
                 problems["drivers"][r["day"]].append(
                     f"{spec['name']} {100 * r['completeness']:.0f} % present")
     for kind, entries in checked.items():
         for name in entries:
-            for day, kinds in _flagged_days(store, kind, name, logs[kind][name], first,
+            for day, kinds in _flagged_days(store, kind, name, daily.findings[kind][name], first,
                                             last).items():
                 problems[kind + "_flags"][day].append(
                     f"{name}: {', '.join(kinds)} (data-quality scan)")
-    return Days(first, last, seu, energy_days, driver_days, problems, energy_required)
+    return Days(first, last, seu, energy_days, {n: daily.drivers[n] for n in names}, problems,
+                energy_required)
 
 
 def _group(days: list[date], problems: dict, energy_days: list[dict], driver_days: dict,
@@ -593,12 +602,66 @@ def read_days(store, equipment: str, source: str, first: date, last: date,
     energy_required=False: for ``expected_days`` only (meters' findings not read).
     seu: the catalog entry (``catalog.get_seu``), when the caller has it."""
     baseline = baseline or get(store, equipment, source, version)
-    spec = baseline["spec"]
-    _check_rollups_unchanged(store, spec)
-    days = _read(store, seu or catalog.get_seu(store, equipment, source), first, last,
-                 spec["drivers"], spec.get("temperature_driver"), energy_required)
-    days.baseline = baseline
+    seu = seu or catalog.get_seu(store, equipment, source)
+    days = read_many(store, [(seu, baseline, first)], last, energy_required)[seu["name"]]
+    if isinstance(days, EnmsError):
+        raise days
     return days
+
+
+def read_many(store, seus: list[tuple[dict, dict, date]], last: date,
+              energy_required: bool = True) -> dict:
+    """``read_days`` of many SEUs to the same last day, each series read once for
+    the SEUs whose days start together (a driver many SEUs use, such as the
+    outdoor temperature, once for all).
+
+    seus: (catalog entry, stored baseline, first day) triples. Returns {SEU name:
+    Days, or the EnmsError that SEU raised (a driver changed, no meter), so one
+    SEU's problem leaves the others' figures}."""
+    out, starts = {}, {}
+    for seu, baseline, first in seus:
+        starts.setdefault(first, []).append((seu, baseline))
+    for first, items in starts.items():
+        out.update(_read_together(store, items, first, last, energy_required))
+    return out
+
+
+def _read_together(store, seus: list[tuple[dict, dict]], first: date, last: date,
+                   energy_required: bool) -> dict:
+    """``read_many`` of SEUs whose days start on the same day."""
+    wanted = {sp["name"] for _, b in seus for sp in b["spec"]["drivers"]} | \
+        {b["spec"]["temperature_driver"] for _, b in seus if b["spec"].get("temperature_driver")}
+    now = {d["name"]: d for d in driver_specs(store, sorted(wanted))}
+    out, meters, names, checked = {}, {}, {}, {"meter": {}, "driver": {}}
+    for seu, baseline in seus:
+        spec = baseline["spec"]
+        try:
+            _check_rollups_unchanged(spec, now)
+        except EnmsError as exc:
+            out[seu["name"]] = exc
+            continue
+        needed, seu_checked = _needs(seu, spec["drivers"], spec.get("temperature_driver"),
+                                     energy_required)
+        meters.update(dict.fromkeys(seu["meters"]))
+        names.update(dict.fromkeys(needed))
+        for kind, entries in seu_checked.items():
+            checked[kind].update(dict.fromkeys(entries))
+    with store.read() as conn:
+        daily = queries.Daily(conn, first, last, list(meters), list(names),
+                              {kind: list(entries) for kind, entries in checked.items()})
+    for seu, baseline in seus:
+        if seu["name"] in out:
+            continue
+        spec = baseline["spec"]
+        try:
+            days = _read(store, seu, first, last, spec["drivers"],
+                         spec.get("temperature_driver"), energy_required, daily)
+        except EnmsError as exc:
+            out[seu["name"]] = exc
+            continue
+        days.baseline = baseline
+        out[seu["name"]] = days
+    return out
 
 
 def _check_days(days: Days, equipment: str, source: str, version: int | None) -> Days:
@@ -765,11 +828,10 @@ def _group_covariance(ols, X, member: np.ndarray, n_groups: int) -> np.ndarray:
     return ols.sigma2 * (noise + inflation * parameters)
 
 
-def _check_rollups_unchanged(store, spec: dict) -> None:
-    """A model trained on one roll-up rule must never be fed another (DESIGN rule 3)."""
+def _check_rollups_unchanged(spec: dict, now: dict) -> None:
+    """A model trained on one roll-up rule must never be fed another (DESIGN rule 3).
+    now: the drivers' catalog facts today (``driver_specs``) by name."""
     weather = spec.get("temperature_driver")
-    names = [d["name"] for d in spec["drivers"]] + ([weather] if weather else [])
-    now = {d["name"]: d for d in driver_specs(store, list(dict.fromkeys(names)))}
     if weather and now[weather]["rollup"] != "mean":
         raise EnmsError(f"driver {weather!r} no longer rolls up as a daily mean; retrain the baseline",
                         code="driver_changed", params={"name": weather})

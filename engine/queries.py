@@ -42,22 +42,43 @@ def seu_series(store, equipment: str, source: str, first: date, last: date,
     seu: its catalog entry (``catalog.get_seu``), when the caller has it.
     """
     seu = seu or catalog.get_seu(store, equipment, source)
-    with store.read() as conn:
-        return seu_days(conn, seu, first, last)
-
-
-def seu_days(conn, seu: dict, first: date, last: date) -> list[dict]:
-    """``seu_series`` on an open connection, for the SEU's catalog entry."""
     if not seu["meters"]:
         raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
-    ids = list(_ids(conn, s.meters, seu["meters"]).values())
-    rows = rollups.meter_days(conn, ids, first, last)
-    days = _days(first, last)
+    with store.read() as conn:
+        return seu_energy(seu, meter_rows(conn, seu["meters"], first, last), first, last)
+
+
+def meter_rows(conn, meters: list[str], first: date, last: date) -> list[dict]:
+    """Stored daily rows of meters named (``rollups.meter_days``), in one query."""
+    return rollups.meter_days(conn, list(_ids(conn, s.meters, meters).values()), first, last)
+
+
+def seu_energy(seu: dict, rows: list[dict], first: date, last: date) -> list[dict]:
+    """``seu_series`` from stored meter rows (``meter_rows``; other meters' rows are
+    left out)."""
+    if not seu["meters"]:
+        raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
+    rows = [r for r in rows if r["meter"] in seu["meters"]]
     # Meters without a single row in the period still count as missing.
     for name in seu["meters"]:
         if not any(r["meter"] == name for r in rows):
             rows.append({"meter": name, "day": first, "energy": None, "completeness": 0.0})
-    return rollups.sum_meter_days(rows, days)
+    return rollups.sum_meter_days(rows, _days(first, last))
+
+
+class Daily:
+    """The stored daily rows of many meters and drivers over [first, last], and
+    what the data-quality log holds of them (``quality_findings``; ``checked``:
+    {'meter' | 'driver': names}), read at once on an open connection: one query
+    per kind, each series once however many SEUs share it."""
+
+    def __init__(self, conn, first: date, last: date, meters: list[str], drivers: list[str],
+                 checked: dict):
+        self.first, self.last = first, last
+        self.meters = meter_rows(conn, meters, first, last) if meters else []
+        self.drivers = driver_days(conn, drivers, first, last)
+        self.findings = {kind: quality_findings(conn, kind, names, first, last)
+                         for kind, names in checked.items()}
 
 
 def driver_series(store, driver: str, first: date, last: date) -> list[dict]:

@@ -413,11 +413,13 @@ def _month_result(months: dict, group: dict, first: date, last: date, interval: 
 
 
 def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list, k: float,
-                h: float) -> list:
+                h: float, days=None) -> list:
     """The expected energy of one SEU for every month of ``periods``, computed once
     over the range. Returns (first, last, figures, trend) per month to compose;
     months that cannot be reported go to ``skipped``. A model whose intervals a
-    month cuts (weeks) is reported month by month with ``build`` into ``out``."""
+    month cuts (weeks) is reported month by month with ``build`` into ``out``.
+    days: the SEU's days from the reporting start to the last period's end
+    (``baselines.read_many``), or the error reading them raised."""
     equipment, source = ctx.seu["equipment"], ctx.seu["source"]
 
     def skip(first, last, why):
@@ -440,8 +442,8 @@ def _seu_months(store, ctx: _Seu, periods: list, out: list, skipped: list, k: fl
                 skip(first, last, str(exc))
         return []
     try:  # one computation from the reporting start: weeks for the CUSUM, months to report
-        days = baselines.read_days(store, equipment, source, ctx.start, todo[-1][1],
-                                   baseline=ctx.baseline, seu=ctx.seu)
+        if isinstance(days, EnmsError):
+            raise days
         computed = baselines.expected(store, equipment, source, ctx.start, todo[-1][1], v,
                                       alpha=ALPHA, groups=(CUSUM_GROUP, "month"), days=days)
     except EnmsError as exc:
@@ -491,7 +493,14 @@ def run(store, year: int, months: tuple[int, int] = (1, 12), generated_by: str |
                         for p in periods]
     # Expected energy first: computing it may scan days missing from the
     # data-quality log, which the reports then read.
-    jobs = [(ctx, _seu_months(store, ctx, periods, out, skipped, k, h)) for ctx in contexts]
+    # The days of the SEUs whose months are sliced from one computation (day and
+    # month models), from each reporting start: each series read once.
+    last = periods[-1][1]
+    days = baselines.read_many(store, [(ctx.seu, ctx.baseline, ctx.start) for ctx in contexts
+                                       if ctx.start <= last and
+                                       ctx.baseline["interval"] in SLICEABLE_INTERVALS], last)
+    jobs = [(ctx, _seu_months(store, ctx, periods, out, skipped, k, h, days.get(ctx.seu["name"])))
+            for ctx in contexts]
     reader.prefetch_quality([key for ctx in contexts for key in ctx.inputs])
     for ctx, months_of_seu in jobs:
         for first, last, result, trend in months_of_seu:

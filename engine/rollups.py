@@ -264,30 +264,31 @@ def refresh_degree_days(conn, child, first: date, last: date) -> int:
 
 # --- reading the rollups -----------------------------------------------------
 
-def _stored_days(conn, daily, owners, key_col: str, label: str, ids, first, last) -> list[dict]:
+def _stored_days(conn, daily, owners, key_col: str, value_col: str, label: str, ids, first,
+                 last) -> list[dict]:
     result = conn.execute(
-        sa.select(daily, owners.c.name.label(label))
+        sa.select(daily.c[key_col], daily.c.day, daily.c[value_col], daily.c.covered_s,
+                  daily.c.day_s, daily.c.samples, owners.c.name)
         .join(owners, owners.c.id == daily.c[key_col])
         .where(daily.c[key_col].in_(list(ids)), daily.c.day >= first, daily.c.day <= last)
         .order_by(owners.c.name, daily.c.day))
-    keys = list(result.keys())  # plain tuples: a year of days is read per answer
-    return [_with_completeness(dict(zip(keys, values))) for values in result]
+    # Built from plain tuples: an answer reads a year of days per series.
+    return [{key_col: key, "day": day, value_col: value, "covered_s": covered, "day_s": day_s,
+             "samples": samples, label: name,
+             "completeness": round(covered / day_s, 6) if day_s else 0.0}
+            for key, day, value, covered, day_s, samples, name in result]
 
 
 def meter_days(conn, meter_ids, first: date, last: date) -> list[dict]:
     """Stored daily rows of meters: day, energy (NULL if nothing), completeness."""
-    return _stored_days(conn, s.meter_daily, s.meters, "meter_id", "meter", meter_ids, first, last)
+    return _stored_days(conn, s.meter_daily, s.meters, "meter_id", "energy", "meter", meter_ids,
+                        first, last)
 
 
 def driver_days(conn, driver_ids, first: date, last: date) -> list[dict]:
     """Stored daily rows of drivers: day, value (NULL if nothing), completeness."""
-    return _stored_days(conn, s.driver_daily, s.drivers, "driver_id", "driver", driver_ids,
-                        first, last)
-
-
-def _with_completeness(row: dict) -> dict:
-    row["completeness"] = round(row["covered_s"] / row["day_s"], 6) if row["day_s"] else 0.0
-    return row
+    return _stored_days(conn, s.driver_daily, s.drivers, "driver_id", "value", "driver",
+                        driver_ids, first, last)
 
 
 def sum_meter_days(rows: list[dict], days: list[date]) -> list[dict]:

@@ -111,8 +111,9 @@ def _converted(amount: float, src: dict, prefix: str = "avoided_") -> dict:
             money: amount * src["tariff_per_unit"], co2: amount * src["co2_kg_per_unit"] / 1000}
 
 
-def _seu_savings(store, seu: dict, src: dict, first: date, last: date,
-                 cumulative: bool) -> dict:
+def _plan(store, seu: dict, src: dict, first: date, last: date, cumulative: bool) -> dict:
+    """An SEU's entry before its figures: its baseline and the days to read from
+    (``read_from``), or the status that says why it has no figures."""
     head = {"seu": seu["name"], "equipment": seu["equipment"], "source": seu["source"],
             "unit": seu["unit"], "currency": src["currency"]}
     try:
@@ -127,11 +128,21 @@ def _seu_savings(store, seu: dict, src: dict, first: date, last: date,
     if start > last:
         return {**head, "status": "period within the baseline period",
                 "note": f"savings count from {since}, the day after the baseline period"}
+    # One read of the days for the period and the figures since the baseline.
+    return {**head, "baseline": baseline, "start": start,
+            "read_from": since if cumulative else start}
+
+
+def _seu_savings(store, plan: dict, seu: dict, days, src: dict, first: date, last: date,
+                 cumulative: bool) -> dict:
+    """An SEU's entry with its figures from its days (``baselines.read_many``)."""
+    if "baseline" not in plan:
+        return plan
+    head = {k: v for k, v in plan.items() if k not in ("baseline", "start", "read_from")}
+    since, start = head["since"], plan["start"]
     try:
-        # One read of the days for the period and the figures since the baseline.
-        days = baselines.read_days(store, seu["equipment"], seu["source"],
-                                   since if cumulative else start, last, baseline=baseline,
-                                   seu=seu)
+        if isinstance(days, EnmsError):
+            raise days
         period = _figures(store, seu, days, src, start, last)
         if not cumulative:
             since_baseline = None
@@ -214,8 +225,13 @@ def compute(store, first: date | None = None, last: date | None = None, *,
         catalog.get_energy_source(store, source)
         seus = [x for x in seus if x["source"] == source]
     sources = {x["name"]: x for x in catalog.list_entries(store, "energy source")}
-    rows = [_seu_savings(store, seu, sources[seu["source"]], first, last, cumulative)
-            for seu in seus]
+    plans = [_plan(store, seu, sources[seu["source"]], first, last, cumulative) for seu in seus]
+    # One read for the SEUs whose days start together (all, when the baselines end together).
+    days = baselines.read_many(store, [(seu, plan["baseline"], plan["read_from"])
+                                       for plan, seu in zip(plans, seus) if "baseline" in plan],
+                               last)
+    rows = [_seu_savings(store, plan, seu, days.get(seu["name"]), sources[seu["source"]], first,
+                         last, cumulative) for plan, seu in zip(plans, seus)]
     ok = [r for r in rows if r["status"] == "ok"]
     by_source = []
     for name in sorted({r["source"] for r in ok}):
