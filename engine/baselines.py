@@ -182,7 +182,8 @@ def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather:
     if daily is None:
         with store.read() as conn:
             daily = queries.Daily(conn, first, last, seu["meters"], names, checked)
-    energy_days = queries.seu_energy(seu, daily.meters, first, last)
+    energy_days = queries.seu_energy(seu, [r for m in seu["meters"] for r in daily.meters[m]],
+                                     first, last)
     problems = {kind: defaultdict(list) for kind in ("energy", "drivers", "meter_flags",
                                                      "driver_flags")}
     for r in energy_days:
@@ -579,6 +580,22 @@ def get(store, equipment: str, source: str, version: int | None = None) -> dict:
                        code="no_baseline_version" if version else "no_baseline",
                        params={"seu": name, "version": version})
     return _describe(row, name)
+
+
+def active(store) -> dict:
+    """The active version of every SEU that has one, as ``get`` gives it, in one
+    query: {(equipment, source): version}."""
+    seus, eq, src = s.seus, s.equipment, s.energy_sources
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(s.baselines, eq.c.name.label("equipment_name"),
+                      src.c.name.label("source_name"))
+            .join(seus, seus.c.id == s.baselines.c.seu_id)
+            .join(eq, eq.c.id == seus.c.equipment_id)
+            .join(src, src.c.id == seus.c.source_id)
+            .where(s.baselines.c.status == "active")).mappings().all()
+    return {(r["equipment_name"], r["source_name"]):
+            _describe(r, catalog.seu_name(r["equipment_name"], r["source_name"])) for r in rows}
 
 
 def history(store, equipment: str, source: str) -> list[dict]:

@@ -54,11 +54,10 @@ def meter_rows(conn, meters: list[str], first: date, last: date) -> list[dict]:
 
 
 def seu_energy(seu: dict, rows: list[dict], first: date, last: date) -> list[dict]:
-    """``seu_series`` from stored meter rows (``meter_rows``; other meters' rows are
-    left out)."""
+    """``seu_series`` from the stored rows of the SEU's meters (``meter_rows``)."""
     if not seu["meters"]:
         raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
-    rows = [r for r in rows if r["meter"] in seu["meters"]]
+    rows = list(rows)
     # Meters without a single row in the period still count as missing.
     for name in seu["meters"]:
         if not any(r["meter"] == name for r in rows):
@@ -75,7 +74,9 @@ class Daily:
     def __init__(self, conn, first: date, last: date, meters: list[str], drivers: list[str],
                  checked: dict):
         self.first, self.last = first, last
-        self.meters = meter_rows(conn, meters, first, last) if meters else []
+        self.meters = defaultdict(list)  # name -> stored rows
+        for row in meter_rows(conn, meters, first, last) if meters else []:
+            self.meters[row["meter"]].append(row)
         self.drivers = driver_days(conn, drivers, first, last)
         self.findings = {kind: quality_findings(conn, kind, names, first, last)
                          for kind, names in checked.items()}

@@ -303,12 +303,15 @@ def sum_meter_days(rows: list[dict], days: list[date]) -> list[dict]:
         by_day[r["day"]].append(r)
     result = []
     for day in days:
-        parts = by_day.get(day, [])
-        complete = len(parts) == len(meters) and meters and all(p["energy"] is not None for p in parts)
+        parts = by_day.get(day)
+        if not parts:  # no meter has the day
+            result.append({"day": day, "energy": None, "completeness": 0.0})
+            continue
+        every = len(parts) == len(meters)
+        complete = every and all(p["energy"] is not None for p in parts)
         result.append({
             "day": day,
             "energy": sum(p["energy"] for p in parts) if complete else None,
-            "completeness": min((p["completeness"] for p in parts), default=0.0)
-            if len(parts) == len(meters) else 0.0,
+            "completeness": min(p["completeness"] for p in parts) if every else 0.0,
         })
     return result

@@ -40,7 +40,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from . import baselines, catalog, regression, schema as s
-from .errors import EnmsError, NotFound
+from .errors import EnmsError
 from .periods import label
 
 LEVELS = {"68": 0.32, "95": 0.05}   # confidence [%] -> alpha
@@ -111,14 +111,13 @@ def _converted(amount: float, src: dict, prefix: str = "avoided_") -> dict:
             money: amount * src["tariff_per_unit"], co2: amount * src["co2_kg_per_unit"] / 1000}
 
 
-def _plan(store, seu: dict, src: dict, first: date, last: date, cumulative: bool) -> dict:
-    """An SEU's entry before its figures: its baseline and the days to read from
-    (``read_from``), or the status that says why it has no figures."""
+def _plan(seu: dict, baseline: dict | None, src: dict, first: date, last: date,
+          cumulative: bool) -> dict:
+    """An SEU's entry before its figures: its active baseline and the days to read
+    from (``read_from``), or the status that says why it has no figures."""
     head = {"seu": seu["name"], "equipment": seu["equipment"], "source": seu["source"],
             "unit": seu["unit"], "currency": src["currency"]}
-    try:
-        baseline = baselines.get(store, seu["equipment"], seu["source"])
-    except NotFound:
+    if baseline is None:
         return {**head, "status": "no active baseline",
                 "note": "train a baseline first (enms baseline train)"}
     since = baseline["period_end"] + timedelta(days=1)
@@ -225,7 +224,9 @@ def compute(store, first: date | None = None, last: date | None = None, *,
         catalog.get_energy_source(store, source)
         seus = [x for x in seus if x["source"] == source]
     sources = {x["name"]: x for x in catalog.list_entries(store, "energy source")}
-    plans = [_plan(store, seu, sources[seu["source"]], first, last, cumulative) for seu in seus]
+    active = baselines.active(store)
+    plans = [_plan(seu, active.get((seu["equipment"], seu["source"])), sources[seu["source"]],
+                   first, last, cumulative) for seu in seus]
     # One read for the SEUs whose days start together (all, when the baselines end together).
     days = baselines.read_many(store, [(seu, plan["baseline"], plan["read_from"])
                                        for plan, seu in zip(plans, seus) if "baseline" in plan],
