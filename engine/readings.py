@@ -50,14 +50,37 @@ def add_column(conn, source: str, column: str) -> None:
 
 
 def ensure_partitions(conn, source: str, start_ts: int, end_ts: int) -> None:
-    """Create the monthly partitions that rows in [start_ts, end_ts] need (PostgreSQL)."""
+    """Create the monthly partitions that rows in [start_ts, end_ts] need (PostgreSQL).
+
+    A missing month is made as a plain table and then ATTACHed: ATTACH
+    PARTITION takes only a SHARE UPDATE EXCLUSIVE lock on the parent, which
+    does not wait for other transactions inserting into it, where CREATE
+    TABLE ... PARTITION OF takes ACCESS EXCLUSIVE and deadlocked two imports
+    that had each written rows and then both needed a new month. An advisory
+    lock per source makes the check-and-create one step at a time.
+    """
     name = table_name(source)
     bounds = month_starts(int(start_ts), int(end_ts))
-    for low, high in zip(bounds, bounds[1:]):
-        suffix = np.datetime64(low, "s").astype("datetime64[M]").astype(str).replace("-", "")
-        conn.exec_driver_sql(
-            f"CREATE TABLE IF NOT EXISTS {name}_p{suffix} PARTITION OF {name} "
-            f"FOR VALUES FROM ({int(low)}) TO ({int(high)})")
+    needed = {f"{name}_p" + np.datetime64(low, "s").astype("datetime64[M]").astype(str)
+              .replace("-", ""): (int(low), int(high)) for low, high in zip(bounds, bounds[1:])}
+    if not set(needed) - _partitions(conn, name):
+        return
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"),
+                 {"space": PARTITION_LOCK_SPACE, "name": name})
+    for part in sorted(set(needed) - _partitions(conn, name)):
+        low, high = needed[part]
+        conn.exec_driver_sql(f"CREATE TABLE {part} (LIKE {name} INCLUDING DEFAULTS)")
+        conn.exec_driver_sql(f"ALTER TABLE {name} ATTACH PARTITION {part} "
+                             f"FOR VALUES FROM ({low}) TO ({high})")
+
+
+PARTITION_LOCK_SPACE = 3   # advisory lock key space (rollups use 1 and 2)
+
+
+def _partitions(conn, parent: str) -> set[str]:
+    return set(conn.execute(sa.text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = to_regclass(:parent)"), {"parent": parent}).scalars())
 
 
 @dataclass

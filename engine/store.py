@@ -124,11 +124,11 @@ class Store:
         try:
             yield
         except sa.exc.OperationalError as exc:
-            raise EnmsError(f"database {self.describe()}: {exc.orig}") from None
+            raise EnmsError(f"database {self.describe()}: {_first_line(exc.orig)}") from None
         except Exception as exc:
             if type(exc).__name__ == "OperationalError" and \
                     type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
-                raise EnmsError(f"database {self.describe()}: {exc}") from None
+                raise EnmsError(f"database {self.describe()}: {_first_line(exc)}") from None
             raise
 
     def revision(self) -> str | None:
@@ -163,3 +163,9 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _first_line(exc) -> str:
+    """The driver's message without its DETAIL/HINT lines (one line to the user)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

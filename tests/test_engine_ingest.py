@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 from datetime import date, datetime
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 
 import sqlalchemy as sa
 
+from conftest import fresh_database, open_store
 from engine import catalog, ingest, queries, readings
 from engine.errors import EnmsError
 
@@ -589,3 +591,49 @@ def test_killed_import_leaves_nothing_and_a_rerun_loads_everything(store, db_url
         total = conn.exec_driver_sql("SELECT SUM(energy) FROM meter_daily").scalar()
     assert total == pytest.approx(BIG_ROWS * 0.5)
     assert count(store, "import_batches") == 1
+
+
+def test_concurrent_imports_into_new_months_do_not_deadlock(tmp_path, plant):
+    # Two imports, each holding rows of one month in its open transaction,
+    # both need the next month's partition: neither may fail. PostgreSQL
+    # only: SQLite runs one writer at a time, so there is nothing to race.
+    with fresh_database("postgresql", tmp_path) as url, open_store(url) as store:
+        _race_two_imports_into_a_new_month(store, plant)
+
+
+def _race_two_imports_into_a_new_month(store, plant):
+    plant(store)
+    catalog.add_meter(store, "M-Boiler-1-NG-2", "Boiler-1", "natural_gas", interval_s=3600)
+    gas = catalog.get_energy_source(store, "natural_gas")
+    with store.begin() as conn:
+        meter_ids = conn.exec_driver_sql(
+            "SELECT id FROM meters WHERE name IN ('M-Boiler-1-NG', 'M-Boiler-1-NG-2') ORDER BY name").scalars().all()
+    january, february = utc("2025-01-10T00:00:00+00:00"), utc("2025-02-10T00:00:00+00:00")
+
+    def batch(meter_id, ts):
+        return readings.Batch(
+            meter_id=np.array([meter_id]), ts=np.array([ts]), duration_s=np.array([3600]),
+            values={"consumption_m3": np.array([1.0]), "flow_rate_m3h": np.array([1.0]),
+                    "pressure_bar": np.array([np.nan])})
+
+    with store.begin() as conn:                       # January's partition exists
+        ingest.load_readings(conn, gas, batch(meter_ids[0], january - 86400))
+    barrier = threading.Barrier(2, timeout=30)
+    errors, inserted = [], []
+
+    def load(meter_id):
+        try:
+            with store.begin() as conn:
+                inserted.append(ingest.load_readings(conn, gas, batch(meter_id, january))[0])
+                barrier.wait()
+                inserted.append(ingest.load_readings(conn, gas, batch(meter_id, february))[0])
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(m,)) for m in meter_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and inserted == [1, 1, 1, 1]
+    assert len(rows(store, "natural_gas_readings")) == 5
