@@ -109,18 +109,15 @@ def load_mapping(path) -> list[Route]:
     """Routes from a TOML mapping file::
 
         [[route]]
-        topic = "plant1/{meter}/energy"     # or a fixed meter: meter = "M-Press-1"
+        topic = "press-shop/{meter}/energy"  # or a fixed meter: meter = "M-Press-1"
         kind = "meter"
-        timestamp = "time"                  # payload key of the time (default ts)
-        timestamp_format = "epoch_ms"       # iso (default), epoch_s, epoch_ms
-        duration_s = 60                     # when the payload has no duration
-        [route.fields]
-        wh = "consumption_kwh"
-        w = "power_kw"
-        [route.scale]
-        consumption_kwh = 0.001
-        power_kw = 0.001
+        timestamp = "t"                      # payload key of the start (default ts)
+        timestamp_format = "epoch_s"         # iso (default), epoch_s, epoch_ms
+        duration_s = 900                     # when the payload has no duration_s
+        fields = {kwh = "consumption_kwh"}   # payload key -> column (default: all, as named)
+        scale = {}                           # column -> factor to the native unit
 
+    (docs/user-guide.md, section 16, has a fuller example.)
     A bad file is one EnmsError naming the file and the route.
     """
     path = Path(path)
