@@ -264,7 +264,6 @@ class Written:
     duplicate: int = 0
     rejected: list = field(default_factory=list)
     loaded: dict = field(default_factory=dict)
-    drivers: list = field(default_factory=list)
 
 
 def write(conn, readings: list[tuple[int, Reading]]) -> Written:
@@ -338,16 +337,22 @@ def _write_meters(conn, meters, out: Written) -> None:
         out.loaded[src["name"]] = (batch.meter_id, batch.ts, batch.duration_s, energy)
 
 
+DRIVER_FIELDS = {"timestamp", "duration_s", "value"}
+
+
 def _write_drivers(conn, drivers, out: Written) -> None:
     header = ["timestamp", "driver", "value", "duration_s"]
-    rows = []
-    for _, r in drivers:
-        rows.append([r.cells["timestamp"], r.name, r.cells.get("value", ""),
-                     r.cells.get("duration_s", "")])
-    errors = {i: f"field(s) {', '.join(sorted(set(r.cells) - {'timestamp', 'duration_s', 'value'}))}"
-                 " are not a driver's (a driver message carries 'value')"
-              for i, (_, r) in enumerate(drivers)
-              if set(r.cells) - {"timestamp", "duration_s", "value"}}
+    rows = [[r.cells["timestamp"], r.name, r.cells.get("value", ""), r.cells.get("duration_s", "")]
+            for _, r in drivers]
+    errors = {}
+    for i, (_, r) in enumerate(drivers):
+        extra = sorted(set(r.cells) - DRIVER_FIELDS)
+        if extra:
+            errors[i] = (f"field(s) {', '.join(extra)} are not a driver's "
+                         "(a driver message carries 'value')")
+        elif not r.cells.get("value"):
+            # A CSV's empty cell is skipped; a message with nothing in it is worth a line.
+            errors[i] = "no 'value' (null or left out: a missing value is not stored)"
     good = ingest.check_driver_rows(conn, header, rows, errors, where="driver messages")
     inserted, conflicts = ingest.load_driver_values(conn, good.driver_id, good.ts,
                                                     good.duration_s, good.value)
@@ -355,7 +360,6 @@ def _write_drivers(conn, drivers, out: Written) -> None:
         errors.setdefault(int(good.row[j]), "a different value is already stored for this time")
     _settle(out, drivers, errors, inserted,
             len(good.ts) - inserted - len(conflicts) + good.repeats)
-    out.drivers.append((good.driver_id, good.ts, good.duration_s, good.value))
 
 
 def _settle(out: Written, items, errors: dict, inserted: int, duplicate: int) -> None:

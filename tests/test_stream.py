@@ -181,9 +181,12 @@ def test_flush_writes_driver_values_and_rolls_them_up(store, plant):
                                   "value": 10}), 0.0) for h in range(24)]
     values.append(stream.Message("enms/Test Plant/driver/production_count",
                                  msg({"ts": "2025-06-03T00:00:00+02:00", "value": 1, "x": 2}), 0.0))
+    values.append(stream.Message("enms/Test Plant/driver/production_count",
+                                 msg({"ts": "2025-06-03T01:00:00+02:00", "value": None}), 0.0))
     written, _ = stream.flush(store, values, stream.DEFAULT_ROUTES, stats)
     assert stats.inserted == 24
-    assert "x are not a driver's" in written.rejected[0][1]
+    assert [(i, r.split(" (")[0]) for i, r in written.rejected] == [
+        (24, "field(s) x are not a driver's"), (25, "no 'value'")]
     with store.read() as conn:
         day = conn.execute(sa.text("SELECT value FROM driver_daily d JOIN drivers r ON "
                                    "r.id = d.driver_id WHERE r.name = 'production_count' "

@@ -11,8 +11,8 @@ listener subscribes with QoS 1 on a persistent session (MQTT 5, its
 committed, so a message is redelivered after a crash and counted once
 (writes are idempotent). A lost broker is reconnected with backoff (1 s to
 30 s); a failed database write keeps the batch and retries it (0.5 s to 30 s),
-holding at most ``--max-pending`` messages meanwhile (the broker keeps the
-rest). Malformed messages and refused readings are one log line each on
+holding at most ``--max-pending`` messages and one batch in transit meanwhile
+(the broker keeps the rest). Malformed messages and refused readings are one log line each on
 stderr and counted. SIGTERM or Ctrl-C writes what is held and prints the
 counts.
 """
@@ -82,7 +82,7 @@ class Listener:
     def __init__(self, store, url: dict, topics: list[str], routes, args, monitor):
         self.store, self.url, self.topics, self.routes = store, url, topics, routes
         self.args, self.monitor = args, monitor
-        self.inbox = queue.Queue(maxsize=args.max_pending)
+        self.inbox = queue.Queue(maxsize=args.batch)  # in transit to the batcher
         self.batcher = stream.Batcher(args.batch, args.batch_age)
         self.backoff = stream.Backoff()
         self.stats = stream.Stats()
@@ -113,7 +113,8 @@ class Listener:
             log.warning("broker connection lost (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
-        # Blocks when --max-pending messages are held: the broker keeps the rest.
+        # Blocks when --max-pending messages (and one batch in transit) are
+        # held: the broker keeps the rest.
         self.inbox.put(stream.Message(message.topic, message.payload, time.time(),
                                       (self.session, message.mid, message.qos)))
 
