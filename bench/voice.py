@@ -4,6 +4,7 @@
     python bench/voice.py --repeat 60 --cold 0
     python bench/voice.py --profile savings    # cProfile of one intent's answers
     python bench/voice.py --intents savings,cusum_status --cold 0
+    python bench/voice.py --engine               # the engine calls behind the answers only
 
 The demo plant is built on SQLite as a user builds it (``enms --db FILE
 demo``: Jan 2024 - Oct 2025, baselines trained). Warm: one process holds the
@@ -23,6 +24,11 @@ start to exit with the answer printed, median of ``--cold`` runs. Padatious
 trains from scratch only the first time after an install (its cache lives
 under XDG_DATA_HOME); the runs here find the cache the warm part left.
 
+``--engine``: the engine calls behind the report answers, without OVOS, on
+the same demo: SQL statements sent (a SQLAlchemy event listener) and the
+median CPU time of ``--repeat`` calls after one untimed call. CPU time, not
+wall time: other processes on a shared machine inflate wall time far more.
+
 Targets (issue 5): p95 < 60 ms for report intents, < 150 ms for training,
 cold start < 3 s.
 """
@@ -35,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 
 from common import machine
 
@@ -130,6 +137,44 @@ def profile(assistant, intent: str, repeat: int) -> None:
     stats.print_stats(40)
 
 
+ENGINE_CALLS = {  # what the answers above call (skill_enms), on the demo's SEUs
+    "reports.build, one SEU and month (seu_report, cusum_status)":
+        lambda engine, store: engine.reports.build(store, "Boiler-1", "natural_gas",
+                                                   date(2025, 10, 1), date(2025, 10, 31)),
+    "savings.compute, plant, this year (savings)":
+        lambda engine, store: engine.savings.compute(store, date(2025, 1, 1), date(2025, 10, 31),
+                                                     cumulative=False),
+    "savings.compute, one SEU, one month (savings)":
+        lambda engine, store: engine.savings.compute(store, date(2025, 9, 1), date(2025, 9, 30),
+                                                     equipment="Boiler-1", source="natural_gas",
+                                                     cumulative=False),
+    "reports.run, 2025, not stored (enms report all --year 2025)":
+        lambda engine, store: engine.reports.run(store, 2025, save=False),
+}
+
+
+def engine_calls(database: str, repeat: int) -> None:
+    """SQL statements and median CPU time of each engine call in ENGINE_CALLS."""
+    import sqlalchemy as sa
+
+    import engine.reports
+    import engine.savings
+    store = engine.Store(database)
+    sent = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(1))
+    print(f"\n{'engine call':<62} {'SQL':>5} {'CPU ms':>8}")
+    for name, call in ENGINE_CALLS.items():
+        call(engine, store)                  # untimed: the data-quality log filled
+        sent.clear()
+        seconds = []
+        for _ in range(repeat):
+            started = time.process_time()
+            call(engine, store)
+            seconds.append(time.process_time() - started)
+        print(f"{name:<62} {len(sent) // repeat:>5} {statistics.median(seconds) * 1000:>8.1f}")
+    store.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed answers per intent")
@@ -137,6 +182,8 @@ def main() -> int:
     parser.add_argument("--profile", choices=sorted(INTENTS), help="profile one intent instead")
     parser.add_argument("--by-utterance", action="store_true",
                         help="also the median of each utterance")
+    parser.add_argument("--engine", action="store_true",
+                        help="time the engine calls behind the answers instead (no OVOS)")
     parser.add_argument("--intents", default=",".join(INTENTS),
                         help="comma-separated intents to time (default: all)")
     args = parser.parse_args()
@@ -148,6 +195,9 @@ def main() -> int:
     print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="enms-bench-voice-") as folder:
         env = build_demo(folder)
+        if args.engine:
+            engine_calls(env["ENMS_DATABASE_URL"], args.repeat)
+            return 0
         from engine.cli.chat import Assistant
         started = time.perf_counter()
         assistant = Assistant()
