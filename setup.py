@@ -38,7 +38,9 @@ setup(
     packages=find_packages(include=["engine", "engine.*", "skill_enms", "skill_enms.*"])
     + ["skill_enms.locale"],
     package_dir={"skill_enms.locale": "locale"},
-    package_data={"engine": ["migrations/*.py", "migrations/versions/*.py"],
+    # api/static: the web dashboard's HTML, CSS and JavaScript (no build step).
+    package_data={"engine": ["migrations/*.py", "migrations/versions/*.py",
+                             "api/static/*.html", "api/static/*.js", "api/static/*.css"],
                   "skill_enms": ["settingsmeta.json"],
                   "skill_enms.locale": ["*/*", "*/*/*", "*/*/*/*"]},
     install_requires=[
@@ -59,8 +61,10 @@ setup(
         # ovos-messagebus: the real bus server for the `enms chat --bus` tests;
         # its last final release (0.0.10) requires ovos-config<2, which the
         # stable ovos-core 2.1 line cannot meet, so the 0.2.1 pre-release.
+        # playwright drives Debian's chromium in the dashboard tests (apt chromium;
+        # it downloads no browser of its own).
         "test": ["pytest>=8", "pytest-xdist>=3", "statsmodels>=0.14", "aiosmtpd>=1.4",
-                 "ovos-messagebus>=0.2.1a6,<0.3", "hypothesis>=6.100"]
+                 "ovos-messagebus>=0.2.1a6,<0.3", "hypothesis>=6.100", "playwright>=1.45"]
         + VOICE + REPORTS + API + LIVE,
     },
     entry_points={"console_scripts": ["enms=engine.cli.main:main"],

@@ -26,8 +26,8 @@ import math
 from datetime import date
 from pathlib import Path
 
-from . import alerts, audit, baselines, catalog, charts, figures, pdf, policy, quality, \
-    queries, regression, reports, savings
+from . import alerts, audit, baselines, catalog, figures, pdf, policy, quality, queries, \
+    regression, reports, savings
 from .document import Document, Figure, Heading, PageBreak, Quote, Signatures, Table, Text, \
     number, percent, to_markdown
 from .errors import EnmsError, NotFound
@@ -123,10 +123,7 @@ def review_section(store, first: date, last: date, fig_dir: Path) -> list:
     consumption = significance(figures.plant_consumption(store, first, last))
     seus = {s["name"]: s for s in catalog.list_entries(store, "seu")}
     responsible = {e["name"]: e["responsible"] for e in catalog.list_entries(store, "equipment")}
-    by_source = {}
-    for c in consumption:
-        if c["energy_kwh"] is not None:
-            by_source[c["source"]] = by_source.get(c["source"], 0.0) + c["energy_kwh"]
+    by_source = figures.consumption_by_source(consumption)
     source_totals = {c["source"]: by_source.get(c["source"]) for c in consumption}
     rows = []
     for c in consumption:
@@ -143,14 +140,9 @@ def review_section(store, first: date, last: date, fig_dir: Path) -> list:
                      str(c["rank"] or "-"), percent(c["cumulative_before"], 0), meets,
                      ", ".join(seus[c["seu"]]["drivers"]) or "none", model,
                      responsible.get(c["equipment"]) or "not recorded"))
-    labels = sorted(by_source, key=lambda k: -by_source[k])
-    by_source_png = charts.save(charts.shares_chart(
-        labels, [by_source[k] for k in labels], "kWh",
-        f"Consumption by energy source, {first} to {last}"), fig_dir / "plant_by_source.png")
-    ranked = [c for c in sorted(consumption, key=lambda c: c["rank"] or math.inf)]
-    by_seu_png = charts.save(charts.shares_chart(
-        [c["seu"] for c in ranked], [c["energy_kwh"] for c in ranked], "kWh",
-        f"Consumption by SEU, {first} to {last}"), fig_dir / "plant_by_seu.png")
+    by_source_png = figures.by_source_chart(consumption, first, last,
+                                            fig_dir / "plant_by_source.png")
+    by_seu_png = figures.by_seu_chart(consumption, first, last, fig_dir / "plant_by_seu.png")
     outputs = [m["name"] for m in catalog.list_entries(store, "meter")
                if (m["equipment"], m["source"]) not in
                {(s["equipment"], s["source"]) for s in seus.values()}]
@@ -408,16 +400,8 @@ def savings_section(store, first: date, last: date, run: dict, fig_dir: Path) ->
     rows.append(("plant total", "", number(total["avoided_mwh"], 1), f"+- {number(unc, 1)}",
                  number(total["avoided_pct"], 1), money, number(total["co2_t"], 1)))
     # Savings to date by month: the monthly reports' expected - actual, per source and in total.
-    months = sorted({r["period"] for r in run["reports"]})
-    series = {}
-    for r in run["reports"]:
-        avoided_mwh = -r["deviation_kwh"] / 1000
-        for key in (r["source"], "plant"):
-            series.setdefault(key, dict.fromkeys(months, 0.0))[r["period"]] += avoided_mwh
-    cumulative = {k: list(_cumsum(v[m] for m in months)) for k, v in series.items()}
-    path = charts.save(charts.savings_chart(months, cumulative, "MWh",
-                                            f"Savings to date, {first.year}"),
-                       fig_dir / "plant_savings_to_date.png")
+    path = figures.savings_to_date_chart(run["reports"], f"Savings to date, {first.year}",
+                                         fig_dir / "plant_savings_to_date.png")
     return [
         Heading(SECTIONS[7]),
         Text(f"Avoided energy = expected - actual from each SEU's active baseline, {first} to "
@@ -429,13 +413,6 @@ def savings_section(store, first: date, last: date, run: dict, fig_dir: Path) ->
                      "plant (from the monthly reports)."),
         Text(result["not_counted"]["note"]),
     ]
-
-
-def _cumsum(values):
-    total = 0.0
-    for v in values:
-        total += v
-        yield total
 
 
 # --- the package -------------------------------------------------------------------------

@@ -148,7 +148,55 @@ def plant_consumption(store, first: date, last: date) -> list[dict]:
     return out
 
 
+def consumption_by_source(consumption: list[dict]) -> dict:
+    """kWh per energy source of ``plant_consumption`` rows; an SEU without data
+    adds nothing, and a source none of whose SEUs has data is left out."""
+    by_source = {}
+    for c in consumption:
+        if c["energy_kwh"] is not None:
+            by_source[c["source"]] = by_source.get(c["source"], 0.0) + c["energy_kwh"]
+    return by_source
+
+
+def savings_to_date(month_reports: list[dict]) -> dict:
+    """Months and the cumulative avoided energy (expected - actual) [MWh] to the
+    end of each, per energy source and for the plant, from period reports."""
+    months = sorted({r["period"] for r in month_reports})
+    per_month = {}
+    for r in month_reports:
+        avoided_mwh = -r["deviation_kwh"] / 1000
+        for key in (r["source"], "plant"):
+            per_month.setdefault(key, dict.fromkeys(months, 0.0))[r["period"]] += avoided_mwh
+    return {"months": months,
+            "series": {k: np.cumsum([v[m] for m in months]).tolist()
+                       for k, v in per_month.items()}}
+
+
 # --- the chart files (PNG or SVG by ``suffix``) ----------------------------------------
+
+def by_source_chart(consumption: list[dict], first: date, last: date, path) -> Path:
+    """The plant's consumption by energy source [kWh], largest first."""
+    by_source = consumption_by_source(consumption)
+    labels = sorted(by_source, key=lambda k: -by_source[k])
+    return charts.save(charts.shares_chart(
+        labels, [by_source[k] for k in labels], "kWh",
+        f"Consumption by energy source, {first} to {last}"), path)
+
+
+def by_seu_chart(consumption: list[dict], first: date, last: date, path) -> Path:
+    """The plant's consumption by SEU [kWh], largest first (SEUs without data last)."""
+    ranked = sorted(consumption, key=lambda c: -c["energy_kwh"] if c["energy_kwh"] is not None
+                    else np.inf)
+    return charts.save(charts.shares_chart(
+        [c["seu"] for c in ranked], [c["energy_kwh"] for c in ranked], "kWh",
+        f"Consumption by SEU, {first} to {last}"), path)
+
+
+def savings_to_date_chart(month_reports: list[dict], title: str, path) -> Path:
+    """Cumulative avoided energy by month, per energy source and for the plant."""
+    s = savings_to_date(month_reports)
+    return charts.save(charts.savings_chart(s["months"], s["series"], "MWh", title), path)
+
 
 def _file(out_dir, report: dict, name: str, suffix: str) -> Path:
     return Path(out_dir) / f"{slug(report['seu'])}_{name}{suffix}"

@@ -1,8 +1,6 @@
 """/api/v1/auth/token (sign in), /api/v1/users (users and API keys) and
 /api/v1/audit (the audit trail)."""
 
-import shutil
-import tempfile
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -10,11 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import Field
-from starlette.background import BackgroundTask
 
 from .. import audit, permissions, users
 from .auth import Permitted, issue_token
-from .common import Body, EngineJSON, Name, StoreDep
+from .common import Body, EngineJSON, Name, StoreDep, built_file
 
 router = APIRouter()
 USER_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
@@ -112,15 +109,8 @@ def audit_pack(year: Annotated[int, Query(ge=1970, le=2200)], store: StoreDep,
     except ImportError as exc:
         raise HTTPException(503, f"the audit package needs the reports extra: "
                             f"pip install 'enms[reports]' ({exc})") from None
-    directory = tempfile.mkdtemp(prefix="enms-audit-pack-")
-    try:
-        built = pack.build(store, year, directory)
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    return FileResponse(built["pdf"], media_type="application/pdf",
-                        filename=f"audit-pack-{year}.pdf",
-                        background=BackgroundTask(shutil.rmtree, directory, True))
+    return built_file(lambda folder: pack.build(store, year, folder)["pdf"], "application/pdf",
+                      f"audit-pack-{year}.pdf")
 
 
 @router.get("/audit", tags=["audit"])

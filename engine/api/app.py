@@ -6,6 +6,7 @@ OpenAPI document shows each as ``x-permission``. Errors are one JSON message,
 ``{"detail": "..."}``: engine errors 400 (404 for something the catalog
 does not hold, 422 for a name that is not valid), validation errors 422,
 and an unexpected error 500 without its traceback (which goes to the log).
+The web dashboard (``dashboard``) is served beside the API at /dashboard/.
 """
 
 import logging
@@ -17,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import EnmsError, InvalidName, NotFound
-from . import access, alerts, assistant, baselines, catalog, data, reports
+from . import access, alerts, assistant, baselines, catalog, charts, dashboard, data, reports
 from .auth import FailureLimit, load_secret, token_ttl_s
 from .common import PATTERN_WORDS, EngineJSON
 
@@ -140,7 +141,7 @@ def create_app(store, *, jwt_secret: str | None = None, sign_in_limit: FailureLi
     app.state.sign_in_limit = sign_in_limit or FailureLimit()
     app.state.upload_limits = data.upload_limits()
     app.state.voice = assistant.Voice(store.url)
-    for module in (access, catalog, data, baselines, reports, alerts, assistant):
+    for module in (access, catalog, data, baselines, reports, charts, alerts, assistant):
         _name_permissions(module.router)
         app.include_router(module.router, prefix=PREFIX)
     app.add_exception_handler(EnmsError, _engine_error)
@@ -149,4 +150,5 @@ def create_app(store, *, jwt_secret: str | None = None, sign_in_limit: FailureLi
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
+    dashboard.mount(app)
     return app

@@ -10,12 +10,15 @@ never reach a query, whichever way queries are written.
 
 import json
 import math
+import shutil
+import tempfile
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from starlette.background import BackgroundTask
 
 from ..errors import EnmsError
 from ..periods import parse_period, period_bounds
@@ -111,3 +114,17 @@ def get_store(request: Request):
 
 
 StoreDep = Annotated[object, Depends(get_store)]
+
+
+def built_file(build, media_type: str, filename: str | None = None) -> FileResponse:
+    """The file ``build(folder)`` writes into a new temporary folder, sent as
+    the answer (as a download named ``filename``, else inline); the folder is
+    removed once it is sent, or at once if building fails."""
+    folder = tempfile.mkdtemp(prefix="enms-api-")
+    try:
+        path = build(folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(path, media_type=media_type, filename=filename,
+                        background=BackgroundTask(shutil.rmtree, folder, True))

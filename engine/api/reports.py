@@ -1,17 +1,19 @@
-"""/api/v1/reports, /cusum, /quality and /savings: period reports of an SEU and
-of every SEU x month, its CUSUM, the data-quality scan and savings
-(``enms report``, ``enms quality``, ``enms savings``)."""
+"""/api/v1/reports, /cusum, /quality and /savings: period reports of an SEU
+(also as a PDF to sign) and of every SEU x month, its CUSUM, the data-quality
+scan and savings (``enms report [--pdf]``, ``enms quality``, ``enms savings``)."""
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse
 from pydantic import Field
 
-from .. import catalog, quality, reports, savings
+from .. import figures, quality, report_pdf, reports, savings
 from . import sites
 from .auth import Permitted
 from .common import (Body, EngineJSON, Identifier, Name, PeriodBody, SeuQuery, SourceQuery,
-                     StoreDep, period_query)
+                     StoreDep, built_file, period_query)
 
 router = APIRouter(tags=["reports"])
 Bounds = Annotated[tuple, Depends(period_query)]
@@ -24,6 +26,29 @@ def seu_performance(seu: SeuQuery, energy_source: SourceQuery, bounds: Bounds,
     interval, CUSUM, EnPI, data quality (built, not stored)."""
     sites.check_equipment(store, user, seu)
     return EngineJSON(reports.build(store, seu, energy_source, *bounds))
+
+
+@router.get("/reports/seu-performance/pdf", response_class=FileResponse)
+def seu_performance_pdf(seu: SeuQuery, energy_source: SourceQuery, bounds: Bounds,
+                        store: StoreDep, user: Permitted("report.read")):
+    """The period report of one SEU as a PDF to sign (``enms report --pdf``):
+    numbers, charts, baseline version, data quality, investigation status."""
+    sites.check_equipment(store, user, seu)
+    report = reports.build(store, seu, energy_source, *bounds)
+    name = f"{figures.slug(report['seu'])}_{figures.slug(report['period'])}.pdf"
+    return built_file(lambda folder: report_pdf.write(store, report, Path(folder) / name)["pdf"],
+                      "application/pdf", name)
+
+
+@router.get("/reports/monthly")
+def monthly(seu: SeuQuery, energy_source: SourceQuery, store: StoreDep,
+            user: Permitted("report.read"), year: Annotated[int, Query(ge=1970, le=2200)],
+            last_month: Annotated[int, Query(ge=1, le=12)] = 12):
+    """The SEU's period report of each month of ``year`` to ``last_month`` (built,
+    not stored); months that cannot be reported are under ``skipped`` with why."""
+    sites.check_equipment(store, user, seu)
+    return EngineJSON(reports.run(store, year, (1, last_month), seus=[(seu, energy_source)],
+                                  save=False))
 
 
 class ReportIn(PeriodBody):
@@ -111,8 +136,7 @@ def savings_read(store: StoreDep, user: Permitted("savings.read"),
     ASHRAE Guideline 14 uncertainty; no period: the year of the latest data."""
     if seu is not None:
         sites.check_equipment(store, user, seu)
-    elif sites.limited(user) and len(catalog.list_entries(store, "site")) > 1:
-        raise HTTPException(403, f"savings are plant-wide and {user['name']} may use the site "
-                            f"{user['site']} only: name an SEU (?seu=)")
+    else:
+        sites.check_plant_wide(store, user, "savings")
     first, last = period_query(period) if period is not None else (None, None)
     return EngineJSON(savings.compute(store, first, last, equipment=seu, source=energy_source))

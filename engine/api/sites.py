@@ -40,6 +40,13 @@ def check_equipment(store, user: dict, equipment: str) -> None:
             raise _refuse(user, equipment, site)
 
 
+def check_plant_wide(store, user: dict, what: str) -> None:
+    """403 for a site-limited user when ``what`` (plant-wide figures) spans several sites."""
+    if limited(user) and len(catalog.list_entries(store, "site")) > 1:
+        raise HTTPException(403, f"{what} are plant-wide and {user['name']} may use the site "
+                            f"{user['site']} only: name an SEU (?seu=)")
+
+
 def check_meters(store, user: dict, meters) -> None:
     if limited(user) and meters:
         sites = Sites(store)
