@@ -273,3 +273,63 @@ def test_listen_reconnects_after_a_broker_restart(listen, db_url, tmp_path):
         mosquitto.wait(timeout=10)
     assert [e for _, e in rows] == [20.0, 21.0, 22.0, 23.0, 24.0, 25.0]
     assert counts["reconnects"] == 1
+
+
+def test_simulate_replays_the_demo_into_a_listener(broker, tmp_path):
+    """The whole loop: ``enms simulate`` publishes a demo day a week later, a
+    listener on the enms/ scheme stores it, and the day's totals are the demo's
+    (SQLite: the loop, not the backend, is under test here)."""
+    from engine.demo import build_demo
+    from engine.demo_plant import build_demo_plant
+    db = str(tmp_path / "demo.sqlite")
+    env = {**os.environ, "ENMS_DATA_DIR": str(tmp_path)}
+    env.pop("ENMS_NOTIFY_CONFIG", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENMS_DATA_DIR", str(tmp_path))
+        with open_store(db) as store:
+            build_demo(store)
+    plant = build_demo_plant(42)
+    series = len(plant.meter_readings) + len(plant.driver_readings)
+    log = tmp_path / "listen.log"
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "--db", db, "--json", "listen", "--mqtt",
+         f"mqtt://{broker[0]}:{broker[1]}", "--client-id", "enms-test-" + secrets.token_hex(4),
+         "--batch-age", "0.3", "--stats-every", "0", "--no-notify"],
+        stdout=subprocess.PIPE, stderr=open(log, "w"), env=env, text=True)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while "connected" not in log.read_text():
+            assert listener.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "--db", str(tmp_path / "unused.sqlite"), "--json",
+             "simulate", "--mqtt", f"mqtt://{broker[0]}:{broker[1]}", "--from", "2025-10-25",
+             "--to", "2025-10-25", "--shift-weeks", "1", "--speed", "86400"],
+            capture_output=True, text=True, env=env, timeout=120)
+        took = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        sent = json.loads(done.stdout)
+        # every meter and measured driver, 24 hours (no clock change on either day)
+        # moved on the local clock: Oct 25 is summer time (UTC+2), Nov 1 winter (UTC+1)
+        assert sent["published"] == series * 24 and sent["first"] == "2025-10-31T23:00:00Z"
+        assert took >= 23 * 3600 / 86400   # paced: 23 h of plant time at 86400x
+        query = sa.text("SELECT m.name, d.energy, d.covered_s FROM meter_daily d JOIN meters m "
+                        "ON m.id = d.meter_id WHERE d.day = :day ORDER BY m.name")
+        deadline = time.monotonic() + WAIT_S
+        with open_store(db) as store:
+            while True:
+                with store.read() as conn:
+                    new = conn.execute(query, {"day": "2025-11-01"}).all()
+                if sum(r.covered_s for r in new) == len(plant.meter_readings) * 86400 or \
+                        time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            with store.read() as conn:
+                old = conn.execute(query, {"day": "2025-10-25"}).all()
+        assert [(n, round(e, 6)) for n, e, _ in new] == [(n, round(e, 6)) for n, e, _ in old]
+    finally:
+        listener.send_signal(signal.SIGTERM)
+        out, _ = listener.communicate(timeout=WAIT_S)
+    counts = json.loads(out)
+    assert counts["inserted"] == series * 24 and counts["rejected"] == counts["malformed"] == 0

@@ -8,9 +8,9 @@ Every meter and measured driver of the demo factory (``engine.demo_plant``,
 the same seed gives the same numbers) is published on the topic scheme of
 ``engine.stream`` (``enms/<site>/meter/<meter>``, ``enms/<site>/driver/<driver>``),
 QoS 1, in time order: ``--speed 3600`` plays an hour of plant time per
-second. ``--shift-weeks`` moves the replay later by whole weeks (weekdays
-stay weekdays), so a database built with ``enms demo`` receives new days
-instead of duplicates.
+second. ``--shift-weeks`` moves the replay later by whole weeks on the
+site's clock (weekdays stay weekdays, 06:00 stays 06:00), so a database
+built with ``enms demo`` receives new days instead of duplicates.
 """
 import json
 import time
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import demo_plant
 from ..errors import EnmsError
-from ..localtime import day_bounds, utc_iso
+from ..localtime import DAY_S, day_bounds, local_offsets, offset_segments, utc_iso
 from ..stream import DEFAULT_ROUTES
 from . import mqtt
 from .args import parse_date
@@ -40,42 +40,49 @@ def register(sub, common) -> None:
     p.add_argument("--to", dest="last", type=parse_date, default=date(2025, 6, 8),
                    help="last local day replayed (default 2025-06-08)")
     p.add_argument("--shift-weeks", type=int, default=0,
-                   help="publish the readings this many weeks later (default 0)")
+                   help="publish the readings this many weeks later, same local times (default 0)")
     p.add_argument("--seed", type=int, default=42, help="the demo's random seed (default 42)")
     p.add_argument("--client-id", default="", help="MQTT client id (default: chosen by the broker)")
     p.set_defaults(func=cmd_simulate)
 
 
-def messages(plant, first: date, last: date, shift_s: int = 0) -> list[tuple[int, str, dict]]:
+def messages(plant, first: date, last: date, weeks: int = 0) -> list[tuple[int, str, dict]]:
     """(ts [s], topic, payload) of every reading starting on the local days
-    [first, last], in time order; ts and payload times moved by ``shift_s``."""
-    lo = day_bounds(plant.site["timezone"], first)[0]
-    hi = day_bounds(plant.site["timezone"], last)[1]
+    [first, last], in time order, moved ``weeks`` later on the local clock."""
+    tz = plant.site["timezone"]
+    lo, hi = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
     meter_topic, driver_topic = (r.topic.replace("{site}", plant.site["name"])
                                  for r in DEFAULT_ROUTES)
+    series = [(meter_topic.replace("{meter}", name), s["ts"], s["duration_s"], s["columns"])
+              for name, s in plant.meter_readings.items()]
+    series += [(driver_topic.replace("{driver}", name), s["ts"], s["duration_s"],
+                {"value": s["value"]}) for name, s in plant.driver_readings.items()]
     out = []
-    for name, series in plant.meter_readings.items():
-        topic = meter_topic.replace("{meter}", name)
-        out += _series(topic, series["ts"], series["duration_s"], series["columns"], lo, hi,
-                       shift_s)
-    for name, series in plant.driver_readings.items():
-        topic = driver_topic.replace("{driver}", name)
-        out += _series(topic, series["ts"], series["duration_s"], {"value": series["value"]},
-                       lo, hi, shift_s)
+    for topic, ts, duration_s, columns in series:
+        rows = np.flatnonzero((ts >= lo) & (ts < hi))
+        moved = later_local(ts[rows], weeks * WEEK_S, tz)
+        for i, when in zip(rows.tolist(), moved.tolist()):
+            payload = {"ts": utc_iso(when), "duration_s": int(duration_s[i])}
+            for column, values in columns.items():
+                value = float(values[i])
+                payload[column] = None if np.isnan(value) else value  # missing stays missing
+            out.append((when, topic, payload))
     out.sort(key=lambda m: m[0])
     return out
 
 
-def _series(topic, ts, duration_s, columns: dict, lo: int, hi: int, shift_s: int) -> list:
-    rows = np.flatnonzero((ts >= lo) & (ts < hi))
-    out = []
-    for i in rows:
-        payload = {"ts": utc_iso(int(ts[i]) + shift_s), "duration_s": int(duration_s[i])}
-        for column, values in columns.items():
-            value = float(values[i])
-            payload[column] = None if np.isnan(value) else value  # missing stays missing
-        out.append((int(ts[i]) + shift_s, topic, payload))
-    return out
+def later_local(ts, shift_s: int, tz: str) -> np.ndarray:
+    """UTC instants [s] moved ``shift_s`` later on the site's local clock, so a
+    shift starting at 06:00 still starts at 06:00 across a daylight-saving
+    change (an hour the change repeats or skips lands on its neighbour's time,
+    and the listener refuses it as an overlap)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if not shift_s or not len(ts):
+        return ts
+    segments = offset_segments(tz, int(ts.min()) - DAY_S, int(ts.max()) + shift_s + DAY_S)
+    wall = ts + local_offsets(segments, ts) + shift_s
+    guess = wall - local_offsets(segments, ts + shift_s)
+    return wall - local_offsets(segments, guess)
 
 
 def cmd_simulate(store, args):
@@ -88,7 +95,7 @@ def cmd_simulate(store, args):
                         f"{demo_plant.LAST_DAY}; use --shift-weeks to publish it later")
     url = mqtt.parse_url(args.mqtt)
     plan = messages(demo_plant.build_demo_plant(args.seed), args.first, args.last,
-                    args.shift_weeks * WEEK_S)
+                    args.shift_weeks)
     if not plan:
         raise EnmsError(f"no readings from {args.first} to {args.last}")
     client = mqtt.client(url, args.client_id)
