@@ -74,8 +74,8 @@ def messages(plant, first: date, last: date, weeks: int = 0) -> list[tuple[int, 
 def later_local(ts, shift_s: int, tz: str) -> np.ndarray:
     """UTC instants [s] moved ``shift_s`` later on the site's local clock, so a
     shift starting at 06:00 still starts at 06:00 across a daylight-saving
-    change (an hour the change repeats or skips lands on its neighbour's time,
-    and the listener refuses it as an overlap)."""
+    change. The two readings of an hour the clocks repeat land on one hour
+    (a clash the listener refuses); an hour they skip stays empty."""
     ts = np.asarray(ts, dtype=np.int64)
     if not shift_s or not len(ts):
         return ts
