@@ -40,6 +40,8 @@ def main():
     parser.add_argument("--rate", type=float, default=20000, help="readings per second offered")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--per-message", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=5000,
+                        help="messages per write (the listener's --batch, default 5000)")
     parser.add_argument("--no-monitor", action="store_true")
     args = parser.parse_args()
     import paho.mqtt.client as mqtt
@@ -57,7 +59,8 @@ def main():
             handle.write(f'[[route]]\ntopic = "{prefix}/{{meter}}"\nkind = "meter"\n')
         command = [sys.executable, "-m", "engine.cli", "--db", store.url, "--json", "listen",
                    "--mqtt", args.mqtt, "--topic", f"{prefix}/#", "--mapping", mapping,
-                   "--client-id", prefix, "--stats-every", "0", "--no-notify"]
+                   "--client-id", prefix, "--stats-every", "0", "--no-notify",
+                   "--batch", str(args.batch)]
         if args.no_monitor:
             command.append("--no-monitor")
         log = open(os.path.join(workdir, "listen.log"), "w+")
@@ -108,7 +111,8 @@ def main():
         drop_store(store)
     print(f"machine: {machine()}")
     print(f"backend {args.backend}, {args.meters} meters, offered {args.rate:,.0f} readings/s "
-          f"for {args.seconds:g} s as {args.per_message} per message, monitor "
+          f"for {args.seconds:g} s as {args.per_message} per message, batches of "
+          f"{args.batch} messages, monitor "
           f"{'off' if args.no_monitor else 'on'}")
     print(f"published {expected:,} readings in {published - started:.1f} s "
           f"({expected / (published - started):,.0f}/s)")
