@@ -164,10 +164,14 @@ class _Seu:
         return _reporting_start(self.baseline)
 
 
-def _seu(store, reader: _Reader, equipment: str, source: str, version: int | None = None) -> _Seu:
-    seu = catalog.get_seu(store, equipment, source)
-    baseline = baselines.get(store, equipment, source, version)
-    specs = baselines.driver_specs(store, seu["drivers"])
+def _seu(store, reader: _Reader, equipment: str, source: str, version: int | None = None,
+         seu: dict | None = None, baseline: dict | None = None,
+         specs: list[dict] | None = None) -> _Seu:
+    """What an SEU's reports share; seu, baseline (``baselines.get``) and specs
+    (``baselines.driver_specs`` of its drivers) when the caller has them."""
+    seu = seu or catalog.get_seu(store, equipment, source)
+    baseline = baseline or baselines.get(store, equipment, source, version)
+    specs = baselines.driver_specs(store, seu["drivers"]) if specs is None else specs
     # Only the product mix compares with the baseline period's values.
     baseline_values = _driver_values(reader, _products(specs), baseline["period_start"],
                                      baseline["period_end"])
@@ -485,9 +489,17 @@ def run(store, year: int, months: tuple[int, int] = (1, 12), generated_by: str |
             catalog.get_seu(store, equipment, source)  # raises NotFound with the known SEUs
     reader = _Reader(store, periods[0][0], periods[-1][1])
     out, skipped, contexts = [], [], []
+    # The catalog facts of every SEU's drivers and every active baseline, read once.
+    active = baselines.active(store)
+    known = {d["name"]: d for d in baselines.driver_specs(
+        store, sorted({name for seu in entries for name in seu["drivers"]}))}
     for seu in entries:
+        key = (seu["equipment"], seu["source"])
         try:
-            contexts.append(_seu(store, reader, seu["equipment"], seu["source"]))
+            # An SEU without an active baseline: ``get`` raises what to say.
+            baseline = active.get(key) or baselines.get(store, *key)
+            contexts.append(_seu(store, reader, *key, seu=seu, baseline=baseline,
+                                 specs=[known[name] for name in seu["drivers"]]))
         except NotFound as exc:  # no active baseline
             skipped += [{"seu": seu["name"], "period": label(*p), "reason": str(exc)}
                         for p in periods]
