@@ -143,6 +143,24 @@ def energy_vs_driver(x, y, line_x, line_y, x_label: str, y_label: str, title: st
     note: how y was formed (e.g. adjusted to the other drivers' means).
     """
     fig, (ax,) = _figure()
+    _driver_panel(ax, x, y, line_x, line_y, x_label, y_label, note)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def energy_vs_drivers(relations: list[dict], title: str):
+    """Energy against each driver, one panel below the other: ``relations``
+    as ``figures.driver_relations`` gives them (x, y, line_x, line_y,
+    x_label, y_label, note)."""
+    fig, axes = _figure(size=(SIZE_IN[0], SIZE_IN[1] * len(relations)), rows=len(relations))
+    for ax, r in zip(axes, relations):
+        _driver_panel(ax, r["x"], r["y"], r["line_x"], r["line_y"], r["x_label"], r["y_label"],
+                      r["note"])
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _driver_panel(ax, x, y, line_x, line_y, x_label: str, y_label: str, note: str) -> None:
     ax.scatter(_finite(x), _finite(y), s=9, facecolors="none", edgecolors=GREY,
                linewidths=0.7, label="baseline intervals")
     order = np.argsort(_finite(line_x))
@@ -150,11 +168,9 @@ def energy_vs_driver(x, y, line_x, line_y, x_label: str, y_label: str, title: st
             label="fitted model")
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
-    ax.set_title(title, fontsize=10)
     if note:
         ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=6.5, va="bottom")
     ax.legend(fontsize=7, loc="upper left")
-    return fig
 
 
 def completeness_chart(days, shares: dict, title: str, threshold: float | None = None):

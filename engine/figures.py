@@ -241,6 +241,18 @@ def driver_charts(store, equipment: str, source: str, version: int, out_dir,
         for rel in driver_relations(store, equipment, source, version)}
 
 
+def drivers_chart(store, equipment: str, source: str, version: int | None, out_dir,
+                  suffix: str = ".png") -> Path:
+    """Energy against every driver of a baseline version (default: the active
+    one), one panel each, in one figure."""
+    seu = catalog.seu_name(equipment, source)
+    version = baselines.get(store, equipment, source, version)["version"]
+    return charts.save(charts.energy_vs_drivers(
+        driver_relations(store, equipment, source, version),
+        f"{seu}: energy vs its drivers (baseline {version})"),
+        Path(out_dir) / f"{slug(seu)}_vs_drivers{suffix}")
+
+
 def completeness_chart(store, month_reports: list[dict], out_dir, suffix: str = ".png") -> Path:
     """Daily completeness of an SEU's meters and drivers over its reports' span."""
     last = month_reports[-1]

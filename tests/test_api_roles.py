@@ -73,6 +73,7 @@ def _request(ctx, method: str, path: str, role: str) -> tuple[str, dict]:
         ("GET", "/reports/monthly"): ({"params": {**SEU, "year": 2025, "last_month": 3}}, None),
         ("GET", "/charts/seu/{chart}"): ({"params": {**SEU, "period": "2025-03"}},
                                          {"chart": "daily"}),
+        ("GET", "/charts/baseline/drivers"): ({"params": SEU}, None),
         ("GET", "/charts/plant/{chart}"): ({"params": {"period": "2025-03"}},
                                            {"chart": "by-source"}),
         ("POST", "/reports/generate-all-monthly"): ({"json": {"year": 2025, "first_month": 6,

@@ -268,6 +268,8 @@ def test_an_executive_sees_the_overview_without_alerts(server, page_for):
     # The SEU page: the report and its charts, no alerts, no audit package.
     open_seu(page, server, "2025-03")
     assert page.locator("#alerts").count() == 0 and page.locator("#export-audit").count() == 0
+    assert page.locator("img[data-chart='/charts/baseline/drivers']").count() == 0
+    assert page.locator("img[data-chart='/charts/seu/cusum']").count() == 1
     assert page.js_errors == []
 
 

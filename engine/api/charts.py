@@ -63,6 +63,19 @@ def seu_chart(chart: SeuChart, seu: SeuQuery, energy_source: SourceQuery, store:
     return built_file(draw, MEDIA[format.value])
 
 
+@router.get("/baseline/drivers", response_class=FileResponse, responses={200: IMAGE})
+def drivers_chart(seu: SeuQuery, energy_source: SourceQuery, store: StoreDep,
+                  user: Permitted("baseline.read"),
+                  version: Annotated[int | None, Query(ge=1)] = None,
+                  format: Format = Format.png):  # noqa: A002 - the query parameter's name
+    """Energy against each driver of a baseline version (default: the active
+    one) with the fitted line: the baseline's training data, so it needs
+    ``baseline.read``."""
+    sites.check_equipment(store, user, seu)
+    return built_file(lambda folder: figures.drivers_chart(
+        store, seu, energy_source, version, folder, f".{format.value}"), MEDIA[format.value])
+
+
 @router.get("/plant/{chart}", response_class=FileResponse, responses={200: IMAGE})
 def plant_chart(chart: PlantChart, store: StoreDep, user: Permitted("report.read"),
                 period: Annotated[PeriodText | None, Query(examples=["2025"])] = None,

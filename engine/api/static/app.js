@@ -311,6 +311,13 @@ async function showSeu(equipment, source, params) {
       `${equipment} ${source}: actual vs expected by day, ${period}`)),
     card("Actual vs expected by month", chart("/charts/seu/monthly", { ...seu, period },
       `${equipment} ${source}: actual vs expected by month, ${year}`)),
+    may("baseline.read") ? loading("Energy vs drivers", async () => {
+      const r = await report;
+      return [chart("/charts/baseline/drivers", { ...seu, version: r.baseline_version },
+        `${equipment} ${source}: energy vs its drivers (baseline ${r.baseline_version})`),
+      h("p", { class: "muted" }, `The baseline's training ${r.interval}s (${r.baseline_period}) `
+        + "and the fitted model.")];
+    }) : null,
     loading("CUSUM", async () => {
       const c = (await report).cusum;
       const unit = (await report).unit;
