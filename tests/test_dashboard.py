@@ -296,3 +296,33 @@ def test_a_phone_screen_shows_every_page_without_sideways_scrolling(server, page
     widths = page.eval_on_selector_all("img.chart", "imgs => imgs.map(i => i.width)")
     assert widths and all(0 < w <= PHONE["width"] for w in widths)
     assert page.js_errors == []
+
+
+def test_the_charts_api_draws_what_it_can_and_says_why_not(server):
+    """The dashboard's image endpoints without a browser: PNG and SVG of the
+    same chart, and one JSON line (never an empty chart) where nothing can be drawn."""
+    seu = {"seu": SEU[0], "energy_source": SEU[1], "period": "2025-03"}
+    png = server.call("GET", "/charts/seu/daily", role="executive", params=seu)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    svg = server.call("GET", "/charts/seu/daily", role="executive",
+                      params={**seu, "format": "svg"})
+    assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content[:500]
+    refusals = {
+        ("/charts/seu/monthly", "2024-05"): (400, "overlaps the baseline period"),
+        ("/charts/plant/savings", "2030"): (400, "no month from 2030-01 to 2030-12"),
+        ("/charts/plant/by-seu", "2024-06-01..2025-02-01"): (400, "one year at most"),
+    }
+    for (path, period), (status, words) in refusals.items():
+        params = dict(zip(("from", "to"), period.split(".."))) if ".." in period \
+            else {"period": period}
+        if path.startswith("/charts/seu"):
+            params.update({"seu": SEU[0], "energy_source": SEU[1]})
+        answer = server.call("GET", path, role="admin", params=params)
+        assert answer.status_code == status and words in answer.json()["detail"], answer.text
+    unknown = server.call("GET", "/charts/seu/cusum", role="admin",
+                          params={**seu, "seu": "Boiler-9"})
+    assert unknown.status_code == 404 and "unknown SEU" in unknown.json()["detail"]
+    refused = server.call("GET", "/charts/baseline/drivers", role="executive",
+                          params={"seu": SEU[0], "energy_source": SEU[1]})
+    assert refused.status_code == 403

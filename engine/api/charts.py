@@ -33,13 +33,20 @@ PlantChart = Enum("PlantChart", {k: k for k in ("by-seu", "by-source", "savings"
 IMAGE = {"content": {m: {} for m in MEDIA.values()}, "description": "the chart"}
 
 
-def _months(store, equipment: str, source: str, last) -> list[dict]:
-    """The SEU's period reports of each month of ``last``'s year up to it."""
-    done = reports.run(store, last.year, (1, last.month), seus=[(equipment, source)], save=False)
+def _reported(store, first_month: date, last: date, seus=None) -> list[dict]:
+    """The period reports of each month from ``first_month`` to ``last`` (of
+    the SEUs given, else every SEU); none is an error that says why."""
+    done = reports.run(store, last.year, (first_month.month, last.month), seus=seus, save=False)
     if not done["reports"]:
-        raise EnmsError(f"{equipment} {source}: no month of {last.year} to {last:%Y-%m} can be "
-                        f"reported ({done['skipped'][0]['reason'] if done['skipped'] else ''})")
+        why = f" ({done['skipped'][0]['reason']})" if done["skipped"] else ""
+        raise EnmsError(f"{', '.join(' '.join(s) for s in seus) if seus else 'the plant'}: no "
+                        f"month from {first_month:%Y-%m} to {last:%Y-%m} can be reported{why}")
     return done["reports"]
+
+
+def _months(store, equipment: str, source: str, last: date) -> list[dict]:
+    """The SEU's period reports of each month of ``last``'s year up to it."""
+    return _reported(store, last.replace(month=1), last, [(equipment, source)])
 
 
 @router.get("/seu/{chart}", response_class=FileResponse, responses={200: IMAGE})
@@ -93,9 +100,9 @@ def plant_chart(chart: PlantChart, store: StoreDep, user: Permitted("report.read
 
     def draw(folder):
         if chart.value == "savings":
-            run = reports.run(store, last.year, (first.month, last.month), save=False)
             return figures.savings_to_date_chart(
-                run["reports"], f"Savings to date, {label(first, last)}", Path(folder) / path)
+                _reported(store, first, last), f"Savings to date, {label(first, last)}",
+                Path(folder) / path)
         consumption = figures.plant_consumption(store, first, last)
         draw_one = (figures.by_seu_chart if chart.value == "by-seu"
                     else figures.by_source_chart)
