@@ -371,10 +371,15 @@ def test_alerts_most_severe_first(assistant, demo, utterance):
 def test_alerts_on_one_equipment(assistant, demo):
     pytest.importorskip("engine.alerts")
     truth = reports.build(demo, "Boiler-1", "natural_gas", *OCTOBER)
+    # The demo's boiler saves 4 % from January: October's deviation and the
+    # CUSUM's savings alarm are both open.
+    mine = [a for a in open_alerts(demo) if (a["seu"] or "").startswith("Boiler-1")]
+    assert sorted(a["kind"] for a in mine) == ["cusum_alarm", "significant_deviation"]
     turn = say(assistant, "any alerts on the boiler")
-    assert turn.text.startswith("One open alert on Boiler-1. For information: Boiler-1 natural "
+    assert turn.text.startswith("Two open alerts on Boiler-1. For information: Boiler-1 natural "
                                 f"gas {pct_words(truth['deviation_pct'])} percent below expected "
                                 "in October 2025")
+    assert "a savings alarm on Boiler-1 natural gas" in turn.text
 
 
 def test_acknowledge_asks_which_then_for_the_comment(assistant, demo):
