@@ -81,9 +81,10 @@ def browser():
     sync_playwright = _playwright()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start;
+        # a container's small /dev/shm would crash its renderers.
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox"])
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
         try:
             yield chromium
         finally:
