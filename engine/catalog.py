@@ -287,7 +287,7 @@ def set_seu_drivers(store, equipment: str, source: str, drivers: list[str],
     """Replace an SEU's default (candidate) drivers."""
     with store.begin() as conn:
         seu = seu_row(conn, equipment, source)
-        before = _seu_dict(conn, seu)["drivers"]
+        before = _seu_dicts(conn, [seu])[0]["drivers"]
         conn.execute(s.seu_drivers.delete().where(s.seu_drivers.c.seu_id == seu["id"]))
         _set_seu_drivers(conn, seu["id"], drivers)
         audit.record(conn, actor, "catalog.set_drivers", "seu", seu_name(equipment, source),
@@ -321,23 +321,35 @@ def seu_row(conn, equipment: str, source: str) -> dict:
     return dict(row)
 
 
-def _seu_dict(conn, row) -> dict:
-    seu = dict(row)
-    seu["name"] = seu_name(seu["equipment"], seu["source"])
-    seu["drivers"] = conn.execute(
-        sa.select(s.drivers.c.name).join(s.seu_drivers, s.seu_drivers.c.driver_id == s.drivers.c.id)
-        .where(s.seu_drivers.c.seu_id == seu["id"]).order_by(s.drivers.c.name)).scalars().all()
-    seu["meters"] = conn.execute(
-        sa.select(s.meters.c.name).join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id)
-        .join(s.energy_sources, s.energy_sources.c.id == s.meters.c.source_id)
-        .where(s.equipment.c.name == seu["equipment"], s.energy_sources.c.name == seu["source"])
-        .order_by(s.meters.c.name)).scalars().all()
-    return seu
+def _seu_dicts(conn, rows) -> list[dict]:
+    """SEU rows with their name, drivers and meters: one query per table for all
+    of them, not two per SEU (a plant-wide answer lists every SEU)."""
+    seus = [dict(r) for r in rows]
+    ids = [seu["id"] for seu in seus]
+    drivers: dict[int, list[str]] = {}
+    for seu_id, name in conn.execute(
+            sa.select(s.seu_drivers.c.seu_id, s.drivers.c.name)
+            .join(s.seu_drivers, s.seu_drivers.c.driver_id == s.drivers.c.id)
+            .where(s.seu_drivers.c.seu_id.in_(ids)).order_by(s.drivers.c.name)):
+        drivers.setdefault(seu_id, []).append(name)
+    meters: dict[tuple[str, str], list[str]] = {}
+    for name, equipment, source in conn.execute(
+            sa.select(s.meters.c.name, s.equipment.c.name, s.energy_sources.c.name)
+            .join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id)
+            .join(s.energy_sources, s.energy_sources.c.id == s.meters.c.source_id)
+            .where(s.equipment.c.name.in_({seu["equipment"] for seu in seus}))
+            .order_by(s.meters.c.name)):
+        meters.setdefault((equipment, source), []).append(name)
+    for seu in seus:
+        seu["name"] = seu_name(seu["equipment"], seu["source"])
+        seu["drivers"] = drivers.get(seu["id"], [])
+        seu["meters"] = meters.get((seu["equipment"], seu["source"]), [])
+    return seus
 
 
 def get_seu(store, equipment: str, source: str) -> dict:
     with store.read() as conn:
-        return _seu_dict(conn, seu_row(conn, equipment, source))
+        return _seu_dicts(conn, [seu_row(conn, equipment, source)])[0]
 
 
 # --- changing entries ----------------------------------------------------------
@@ -420,7 +432,7 @@ def list_entries(store, kind: str) -> list[dict]:
     with store.read() as conn:
         if kind == "seu":
             rows = conn.execute(_seu_query().order_by(s.equipment.c.name, s.energy_sources.c.name))
-            return [_seu_dict(conn, r) for r in rows.mappings()]
+            return _seu_dicts(conn, rows.mappings())
         if kind not in _LIST_QUERIES:
             raise EnmsError(f"unknown catalog kind {kind!r} (known: {', '.join(KINDS)})")
         query = _LIST_QUERIES[kind]()
