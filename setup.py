@@ -22,7 +22,7 @@ LIVE = ["paho-mqtt>=2.1,<3"]
 
 # The HTTP API (`enms serve`, `enms user`): exact pins in constraints.txt.
 API = ["fastapi>=0.115", "uvicorn>=0.30", "pyjwt>=2.8", "argon2-cffi>=23.1",
-       "python-multipart>=0.0.9"]
+       "python-multipart>=0.0.9", "prometheus-client>=0.20"]
 
 setup(
     name="enms",

@@ -51,6 +51,10 @@ ACTIONS: dict[str, Action] = {
     "alerts.read": Action("list and show alerts", _DETAIL),
     "alerts.acknowledge": Action("acknowledge an alert with the investigation's finding",
                                  ("admin", "energy_engineer", "plant_manager")),
+    # Every meter by name and the open alerts: detail, for a Prometheus
+    # server too (an auditor's API key).
+    "health.read": Action("health checks and Prometheus metrics of the running system",
+                          _DETAIL),
     "briefing.read": Action("the shift-handover briefing", ROLES),
     # The voice skill may train baselines and acknowledge alerts, so asking it
     # needs a role that may do both.

@@ -88,6 +88,8 @@ def _request(ctx, method: str, path: str, role: str) -> tuple[str, dict]:
         ("POST", "/alerts/{alert_id}/acknowledge"): (
             {"json": {"comment": f"checked by {role}"}}, {"alert_id": ctx["ack"][role]}),
         ("GET", "/briefing"): ({"params": {"at": "2025-10-31T23:00:00+01:00"}}, None),
+        ("GET", "/health"): ({}, None),
+        ("GET", "/metrics"): ({}, None),
         ("POST", "/ask"): ({"json": {"utterance": "what are the significant energy uses"}},
                            None),
     }

@@ -18,7 +18,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import EnmsError, InvalidName, NotFound
-from . import access, alerts, assistant, baselines, catalog, charts, dashboard, data, reports
+from . import (access, alerts, assistant, baselines, catalog, charts, dashboard, data, health,
+               reports)
 from .auth import FailureLimit, load_secret, token_ttl_s
 from .common import PATTERN_WORDS, EngineJSON
 
@@ -141,7 +142,8 @@ def create_app(store, *, jwt_secret: str | None = None, sign_in_limit: FailureLi
     app.state.sign_in_limit = sign_in_limit or FailureLimit()
     app.state.upload_limits = data.upload_limits()
     app.state.voice = assistant.Voice(store.url)
-    for module in (access, catalog, data, baselines, reports, charts, alerts, assistant):
+    for module in (access, catalog, data, baselines, reports, charts, alerts, assistant,
+                   health):
         _name_permissions(module.router)
         app.include_router(module.router, prefix=PREFIX)
     app.add_exception_handler(EnmsError, _engine_error)
