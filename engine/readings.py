@@ -14,11 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import sqlalchemy as sa
 
+from . import schema as s
 from .identifiers import sql_identifier
 from .localtime import month_starts
 
 FIXED_COLUMNS = ("meter_id", "ts", "duration_s", "counter_end")
 CHUNK_ROWS = 50_000
+# The catalog table of each kind of key a readings table is keyed by.
+_KEY_TABLES = {"meter_id": s.meters, "driver_id": s.drivers}
 
 
 def table_name(source: str) -> str:
@@ -271,12 +274,18 @@ def overlapping(conn, target: sa.Table, key_ids, ts, duration_s, key: str = "met
     keys = np.unique(key_ids).tolist()
     first, last_end = int(ts.min()), int((ts + duration_s).max())
     k, t, d = target.c[key], target.c.ts, target.c.duration_s
-    parts = [_fetch(conn, sa.select(k, t, d).where(k.in_(keys), t >= first, t < last_end),
-                    np.int64)]
-    for key_id in keys:  # one backward index step per key
-        parts.append(_fetch(conn, sa.select(k, t, d).where(k == key_id, t < first)
-                            .order_by(t.desc()).limit(1), np.int64))
-    old = np.concatenate([p.reshape(-1, 3) for p in parts])
+    inside = sa.select(k, t, d).where(k.in_(keys), t >= first, t < last_end)
+    # Each key's last row before the span, in the same query: driven by the
+    # catalog's rows of the keys, a correlated max(ts) is one backward step
+    # of the (key, ts) index per key (a GROUP BY would read all history).
+    catalog = _KEY_TABLES[key]
+    last_ts = (sa.select(sa.func.max(t)).where(k == catalog.c.id, t < first)
+               .scalar_subquery())
+    before = (sa.select(catalog.c.id.label("key_id"), last_ts.label("last_ts"))
+              .where(catalog.c.id.in_(keys)).subquery())
+    previous = sa.select(k, t, d).join(before, sa.and_(k == before.c.key_id,
+                                                       t == before.c.last_ts))
+    old = _fetch(conn, sa.union_all(inside, previous), np.int64).reshape(-1, 3)
     # A new row equal in time and length to a stored one is a reload, not an overlap.
     reload = np.zeros(len(ts), dtype=bool)
     if len(old):
