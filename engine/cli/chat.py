@@ -48,6 +48,7 @@ UNMATCHED = ("complete_intent_failure", "ovos.intent.unmatched")
 HANDLED = ("ovos.utterance.handled",)
 DEFAULT_LANG = "en-us"
 CONNECT_TIMEOUT_S = 5.0
+BOOT_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -185,10 +186,19 @@ class Assistant(Conversation):
         # its loggers (created while booting) write to standard error instead.
         with contextlib.redirect_stdout(sys.stderr):
             super().__init__(lang, timeout)
-            from ovoscope import get_minicroft
+            from ovoscope import MiniCroft
             _only_pipeline_plugins(PIPELINE)
             started = time.perf_counter()
-            self.croft = get_minicroft([skill_id], default_pipeline=PIPELINE, lang=lang)
+            # Woken when the core is ready, not by polling every 0.1 s as
+            # ovoscope's get_minicroft does (half of that is lost on average).
+            ready = threading.Event()
+            self.croft = MiniCroft([skill_id], default_pipeline=PIPELINE, lang=lang,
+                                   ready_hook=ready.set)
+            self.croft.start()
+            if not ready.wait(BOOT_TIMEOUT_S):
+                self.croft.stop()
+                raise EnmsError(f"the in-process OVOS core did not get ready in "
+                                f"{BOOT_TIMEOUT_S:.0f} s (skill {skill_id})")
             self.boot_seconds = time.perf_counter() - started
         _quiet_logs()
         if skill_id not in self.croft.plugin_skills:
