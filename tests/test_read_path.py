@@ -17,7 +17,7 @@ from engine.demo import train_demo_baselines
 # When every call read its own series a build took 97-113; now 35-38.
 REPORT_STATEMENTS_MAX = 45
 # Per SEU of a plant-wide savings answer (its baseline; the days and the log are
-# read once for all SEUs). Before: 310 statements for the demo's 9 SEUs, now 64.
+# read once for all SEUs). Before: 310 statements for the demo's 9 SEUs, now 23.
 SAVINGS_STATEMENTS_PER_SEU_MAX = 10
 
 
