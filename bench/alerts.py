@@ -9,47 +9,33 @@ Timed (median of --repeat runs): ``alerts.evaluate(store, 2025-01-01,
 log written) and reruns (every condition found again, alerts unchanged): the
 data-quality scan, the period reports of every SEU and month, and recording.
 """
-import argparse
-import os
 import statistics
 import sys
-import tempfile
 from datetime import date
 
-from common import Timer, drop_store, fresh_store, machine
+from common import Timer, demo_arguments, demo_stores, machine
 
 from engine import alerts
-from engine.demo import build_demo, train_demo_baselines
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 10, 31)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), required=True)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = demo_arguments(__doc__)
     print(machine())
-    with tempfile.TemporaryDirectory() as workdir:
-        os.environ["ENMS_DATA_DIR"] = workdir
-        store = fresh_store(args.backend, workdir)
-        try:
-            build_demo(store, seed=42)
-            train_demo_baselines(store)
-            with Timer() as first:
-                done = alerts.evaluate(store, FIRST, LAST, notifiers=[])
-            times = []
-            for _ in range(args.repeat):
-                with Timer() as again:
-                    rerun = alerts.evaluate(store, FIRST, LAST, notifiers=[])
-                times.append(again.seconds)
-                assert not rerun["new"] and rerun["unchanged"] == len(done["new"])
-            print(f"{args.backend}, demo factory, alerts.evaluate {FIRST} to {LAST}: "
-                  f"{len(done['new'])} alerts")
-            print(f"  first (inserted): {first.seconds:.2f} s")
-            print(f"  rerun (unchanged), median of {args.repeat}: {statistics.median(times):.2f} s")
-        finally:
-            drop_store(store)
+    with demo_stores(args.backend) as (_, (store,)):
+        with Timer() as first:
+            done = alerts.evaluate(store, FIRST, LAST, notifiers=[])
+        times = []
+        for _ in range(args.repeat):
+            with Timer() as again:
+                rerun = alerts.evaluate(store, FIRST, LAST, notifiers=[])
+            times.append(again.seconds)
+            assert not rerun["new"] and rerun["unchanged"] == len(done["new"])
+        print(f"{args.backend}, demo factory, alerts.evaluate {FIRST} to {LAST}: "
+              f"{len(done['new'])} alerts")
+        print(f"  first (inserted): {first.seconds:.2f} s")
+        print(f"  rerun (unchanged), median of {args.repeat}: {statistics.median(times):.2f} s")
 
 
 if __name__ == "__main__":

@@ -8,17 +8,13 @@ Timed (median of --repeat runs): a backup to a new file; the table checksums
 alone (they are computed on backup and again on restore); a restore into a
 second database (``force``, so every run replaces everything).
 """
-import argparse
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
-from common import Timer, drop_store, fresh_store, machine
+from common import Timer, demo_arguments, demo_stores, machine
 
 from engine import backup
-from engine.demo import build_demo, train_demo_baselines
 
 
 def _median(times: list[float]) -> str:
@@ -26,40 +22,28 @@ def _median(times: list[float]) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), required=True)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = demo_arguments(__doc__)
     print(machine())
-    with tempfile.TemporaryDirectory() as workdir:
-        os.environ["ENMS_DATA_DIR"] = workdir
-        store = fresh_store(args.backend, workdir)
-        target = fresh_store(args.backend, workdir)
-        try:
-            build_demo(store, seed=42)
-            train_demo_baselines(store)
-            timed = {"backup": [], "checksums": [], "restore": []}
-            for run in range(args.repeat):
-                out = Path(workdir) / f"demo-{run}.enmsbak"
-                with Timer() as t:
-                    manifest = backup.backup(store, out)
-                timed["backup"].append(t.seconds)
-                with store.read() as conn, Timer() as t:
-                    backup.table_checksums(conn)
-                timed["checksums"].append(t.seconds)
-                with Timer() as t:
-                    backup.restore(target, out, force=True)
-                timed["restore"].append(t.seconds)
-            rows = sum(t["rows"] for t in manifest["tables"].values())
-            print(f"{args.backend}, demo factory: {rows} rows in {len(manifest['tables'])} "
-                  f"tables; payload {manifest['payload']['bytes'] / 1e6:.1f} MB, "
-                  f"file {out.stat().st_size / 1e6:.1f} MB")
-            for name, times in timed.items():
-                print(f"  {name}, median of {args.repeat}: {_median(times)}")
-            print(f"  checksums: {rows / statistics.median(timed['checksums']) / 1e3:.0f} k rows/s")
-        finally:
-            drop_store(target)
-            drop_store(store)
+    with demo_stores(args.backend, extra=1) as (workdir, (store, target)):
+        timed = {"backup": [], "checksums": [], "restore": []}
+        for run in range(args.repeat):
+            out = Path(workdir) / f"demo-{run}.enmsbak"
+            with Timer() as t:
+                manifest = backup.backup(store, out)
+            timed["backup"].append(t.seconds)
+            with store.read() as conn, Timer() as t:
+                backup.table_checksums(conn)
+            timed["checksums"].append(t.seconds)
+            with Timer() as t:
+                backup.restore(target, out, force=True)
+            timed["restore"].append(t.seconds)
+        rows = sum(t["rows"] for t in manifest["tables"].values())
+        print(f"{args.backend}, demo factory: {rows} rows in {len(manifest['tables'])} "
+              f"tables; payload {manifest['payload']['bytes'] / 1e6:.1f} MB, "
+              f"file {out.stat().st_size / 1e6:.1f} MB")
+        for name, times in timed.items():
+            print(f"  {name}, median of {args.repeat}: {_median(times)}")
+        print(f"  checksums: {rows / statistics.median(timed['checksums']) / 1e3:.0f} k rows/s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
-"""Shared set-up for the benchmarks: a fresh database with one source and N meters."""
+"""Shared set-up for the benchmarks: a fresh database with one source and N
+meters, or the demo factory with its baselines."""
+import argparse
+import contextlib
 import os
 import platform
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -26,6 +30,32 @@ def fresh_store(backend: str, workdir: str) -> Store:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return Store(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+
+
+def demo_arguments(doc: str) -> argparse.Namespace:
+    """--backend and --repeat, for a benchmark on the demo factory."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    return parser.parse_args()
+
+
+@contextlib.contextmanager
+def demo_stores(backend: str, extra: int = 0):
+    """The demo factory with its baselines trained (as ``enms demo`` does; not
+    timed) in a fresh database, plus ``extra`` empty ones; all dropped after.
+    Yields (workdir, [demo store, *extra stores])."""
+    from engine.demo import build_demo, train_demo_baselines
+    with tempfile.TemporaryDirectory() as workdir:
+        os.environ["ENMS_DATA_DIR"] = workdir
+        stores = [fresh_store(backend, workdir) for _ in range(1 + extra)]
+        try:
+            build_demo(stores[0], seed=42)
+            train_demo_baselines(stores[0])
+            yield workdir, stores
+        finally:
+            for store in reversed(stores):
+                drop_store(store)
 
 
 def drop_store(store: Store) -> None:
