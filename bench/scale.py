@@ -185,13 +185,22 @@ def raw_rows(store, plan) -> int:
         )).scalar() for src, _, _ in plan)
 
 
-def one_report(store, equipment: str, source: str, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        with Timer() as t:
-            reports.generate(store, equipment, source, date(YEAR, 7, 1), date(YEAR, 7, 31))
-        times.append(t.seconds)
-    return statistics.median(times)
+def one_report(store, equipment: str, source: str, repeat: int) -> tuple[float, int, int]:
+    """Median seconds of one SEU-month report, the SQL statements it sends and
+    how many of them name a raw readings table."""
+    times, sent = [], []
+    listener = lambda conn, cursor, statement, *rest: sent.append(statement)  # noqa: E731
+    sa.event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        for _ in range(repeat):
+            sent.clear()
+            with Timer() as t:
+                reports.generate(store, equipment, source, date(YEAR, 7, 1), date(YEAR, 7, 31))
+            times.append(t.seconds)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", listener)
+    raw = sum("_readings" in statement for statement in sent)
+    return statistics.median(times), len(sent), raw
 
 
 def stage(name: str, seconds: float, rows: int | None = None) -> None:
@@ -255,15 +264,18 @@ def main():
             other = next(int(m) for _, ids, is_seu in plan for m, flag in zip(ids, is_seu)
                          if not flag)
             before_rows = raw_rows(store, plan)
-            before = one_report(store, first_seu["equipment"], first_seu["source"], args.repeat)
+            before, statements, raw = one_report(store, first_seu["equipment"],
+                                                 first_seu["source"], args.repeat)
             with Timer() as t:
                 added = load_year(store, plan, YEAR - 1, year_signal(YEAR - 1, seed=2), seed=2,
                                   only_meter=other)
-            after = one_report(store, first_seu["equipment"], first_seu["source"], args.repeat)
+            after, _, _ = one_report(store, first_seu["equipment"], first_seu["source"],
+                                     args.repeat)
             print(f"  one report ({first_seu['name']}, July), median of {args.repeat}: "
                   f"{1000 * before:.0f} ms at {before_rows:,} raw rows; {1000 * after:.0f} ms "
                   f"after {added:,} more rows of meter id {other} (its raw readings doubled, "
-                  f"{before_rows + added:,} raw rows)")
+                  f"{before_rows + added:,} raw rows); {statements} SQL statements per report, "
+                  f"{raw} of them on a raw readings table")
             print(f"peak memory of the engine process: {peak_mib():,.0f} MiB")
         finally:
             drop_store(store)
