@@ -57,7 +57,7 @@ from .localtime import DAY_S
 from .periods import label
 
 # Raised as data arrives (engine.realtime, `enms listen`), through ``raise_conditions``.
-LIVE_KINDS = ("sensor_silence", "stuck_value", "spike")
+LIVE_KINDS = ("sensor_silence", "stuck_value", "spike", "live_deviation")
 KINDS = ("significant_deviation", "cusum_alarm", "data_quality_drop", "missing_data") + LIVE_KINDS
 SEVERITIES = notify.SEVERITIES
 STATUSES = ("open", "acknowledged")

@@ -129,7 +129,7 @@ def site_timezone(store, site: str | None = None) -> str:
         return catalog._site_for(conn, site)["timezone"]
 
 
-def _seus(conn, site: str) -> list[dict]:
+def site_seus(conn, site: str) -> list[dict]:
     """Every SEU of the site with its meters, source and active baseline (one query)."""
     eq, src, m, b = s.equipment, s.energy_sources, s.meters, s.baselines
     rows = conn.execute(
@@ -152,7 +152,7 @@ def _seus(conn, site: str) -> list[dict]:
     return list(out.values())
 
 
-def _energy_tables(conn, source_ids) -> dict:
+def energy_tables(conn, source_ids) -> dict:
     """source id -> (readings table, energy column), one query."""
     rows = conn.execute(sa.select(s.energy_sources.c.id, s.energy_sources.c.name,
                                   s.source_columns.c.name.label("column"),
@@ -177,7 +177,7 @@ def _table(source: str, columns: tuple) -> sa.Table:
     return readings.table(source, list(columns))
 
 
-def _meter_energy(conn, seus: list[dict], tables: dict, start: int, end: int) -> dict:
+def meter_energy(conn, seus: list[dict], tables: dict, start: int, end: int) -> dict:
     """meter id -> (energy [native unit] or None, covered [s]) over [start, end)."""
     out = {}
     by_source = defaultdict(list)
@@ -199,7 +199,7 @@ def _meter_energy(conn, seus: list[dict], tables: dict, start: int, end: int) ->
 
 # --- expected energy of a shift ----------------------------------------------------------
 
-def _baseline_stamps(conn, seus: list[dict]) -> dict:
+def baseline_stamps(conn, seus: list[dict]) -> dict:
     """meter id -> (energy sum, covered seconds, days) of its daily rollup, and its
     data-quality log rows and last scan, over the baseline periods: a correction
     or a new scan of baseline-period data changes it (two queries)."""
@@ -234,7 +234,7 @@ def _flagged_days(conn, seu: dict, first: date, last: date) -> list[int]:
                    if any(f["kind"] in baselines.DATA_QUALITY_EXCLUDES for f in found or [])})
 
 
-def _profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dict:
+def profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dict:
     """Share of each weekday's energy per local clock hour in the baseline period.
 
     Returns {"shares": array [7, 24] (rows sum to 1, NaN for a weekday without
@@ -290,7 +290,7 @@ def _day_hours(tz: str, day: date) -> tuple:
     return hour_ts, label, np.bincount(label, minlength=24)[label]
 
 
-def _share(profile: dict, tz: str, day: date, start: int, end: int) -> float:
+def share(profile: dict, tz: str, day: date, start: int, end: int) -> float:
     """The share of ``day``'s expected energy that falls in [start, end) [fraction].
 
     Each hour of the day weighs its clock hour's share of the weekday profile;
@@ -366,18 +366,18 @@ def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp,
     if days[0] <= _as_date(seu["period_end"]):
         row["missing"] = row["missing"] or "the shift is not after the baseline period"
         return row
-    profile = _profile(conn, store, seu, tables, tz, stamps)
+    weekday_profile = profile(conn, store, seu, tables, tz, stamps)
     per_day = _day_expected(store, seu, days[0], days[-1], stamp)
     total = np.zeros(3)
     for day in days:
-        share = _share(profile, tz, day, start, end)
-        if day not in per_day or not np.isfinite(share):
+        part = share(weekday_profile, tz, day, start, end)
+        if day not in per_day or not np.isfinite(part):
             why = per_day.get("why") or f"no expected energy on {day}"
-            if not np.isfinite(share):
+            if not np.isfinite(part):
                 why = f"no complete {day:%A} in the baseline period"
             row["missing"] = row["missing"] or why
             return row
-        total += np.array(per_day[day]) * share
+        total += np.array(per_day[day]) * part
     row["expected"], row["lower"], row["upper"] = map(float, total)
     row["expected_kwh"] = row["expected"] * kwh
     if row["actual"] is not None:
@@ -490,7 +490,7 @@ def build(store, shift: str = "last", at=None, site: str | None = None,
         if at.tzinfo is None:
             at = at.replace(tzinfo=ZoneInfo(tz))
         at = at.astimezone(timezone.utc)
-        seus = _seus(conn, place["name"])
+        seus = site_seus(conn, place["name"])
     last_day = alerts.data_horizon(store)
     if last_day is None:
         raise EnmsError("no meter data yet: import readings first (enms import readings)",
@@ -512,11 +512,11 @@ def build(store, shift: str = "last", at=None, site: str | None = None,
                             "last shift", code="shift_too_young")
     days = _local_days(tz, start, until)
     with store.read() as conn:
-        tables = _energy_tables(conn, {seu["source_id"] for seu in seus})
-        energy = _meter_energy(conn, seus, tables, start, until)
+        tables = energy_tables(conn, {seu["source_id"] for seu in seus})
+        energy = meter_energy(conn, seus, tables, start, until)
         data = _quality(conn, days[0], days[-1], start, until)
         stamp = _rollup_stamp(conn, seus, days[0], days[-1], data.pop("stamp"))
-        stamps = _baseline_stamps(conn, seus)
+        stamps = baseline_stamps(conn, seus)
         rows = [_seu_figures(conn, store, seu, tables, tz, start, until, energy, stamp, stamps)
                 for seu in seus]
     open_alerts, alarms = _alerts(store, days[-1])

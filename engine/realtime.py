@@ -20,6 +20,11 @@ notifiers as the monthly evaluation (``alerts.raise_conditions``):
   month's evaluation (``alerts.evaluate``) runs on the completed day
   (``evaluate_ended``): the tabular CUSUM alarm, significant deviations and
   missing data are raised as soon as that day's rollups make them trip.
+- ``live_deviation``: once ``LIVE_MIN_HOURS`` local hours of the day are
+  complete, each SEU's energy of today so far against the baseline's
+  expectation for today's drivers so far (``today_expected``, docs/methods.md
+  "Today so far against the baseline"), at most once per SEU and day. Without
+  a complete driver so far there is no expectation and no alert.
 
 The clock is the data's: the newest reading end seen, advanced by wall time
 since it arrived. Live it is the wall clock; a replay (``enms simulate``)
@@ -36,8 +41,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import alerts, data_quality as dq, readings, schema as s
-from .localtime import day_from_number, local_offsets, offset_segments, utc_iso
+from . import (alerts, baselines, briefing, catalog, data_quality as dq, degree_days, readings,
+               regression, rollups, schema as s)
+from .localtime import (DAY_S, day_bounds, day_from_number, day_length_s, local_offsets,
+                        offset_segments, utc_iso)
 from .periods import label
 
 log = logging.getLogger("enms.realtime")
@@ -45,6 +52,12 @@ log = logging.getLogger("enms.realtime")
 SILENCE_INTERVALS = 3      # silent after three intervals without a reading ...
 SILENCE_MIN_S = 300        # ... and never before five minutes
 RECENT_READINGS = 2 * dq.HAMPEL_HALF_WINDOW + 1  # kept per meter for stuck values and spikes
+# Today so far is judged from this many complete local hours on (fewer say too little).
+LIVE_MIN_HOURS = 6
+# A sum so far is carried to the whole day once this share of the driver's day is in
+# (from an hour or two the division multiplies that hour's noise many times).
+SUM_DRIVER_SHARE_MIN = 0.25
+HOUR_S = 3600
 
 RULES = {
     "sensor_silence": f"no reading ended within {SILENCE_INTERVALS} intervals of the meter "
@@ -52,6 +65,9 @@ RULES = {
     "stuck_value": f"one non-zero value repeated more than {dq.STUCK_MIN_REPEATS} times in a row",
     "spike": f"rate above, with a robust z above {dq.HAMPEL_THRESHOLD:g}, the readings before "
              f"it and the same time of week in the {dq.HAMPEL_WEEKS} weeks before",
+    "live_deviation": "today's energy so far outside the baseline's 95 % prediction interval "
+                      "for today's drivers so far, scaled by the baseline period's share of "
+                      f"the weekday's energy in those hours (from {LIVE_MIN_HOURS} h on)",
 }
 
 
@@ -94,13 +110,103 @@ def spike_z(rate: float, before, same_time_of_week) -> tuple[float, float]:
     return float(z_before), float(z_week)
 
 
+def driver_so_far(rollup: str, value, covered_s, window_s: int) -> float | None:
+    """A driver's value over today so far from its hourly aggregates: the mean
+    [driver unit] weighted by the seconds each hour covered for a mean-rolled
+    driver, the sum for a sum-rolled one; None when less of the window is
+    covered than a baseline's day needs (``baselines.*_DRIVER_COMPLETENESS_MIN``),
+    and for a min or max driver (the extreme so far is not the day's)."""
+    if rollup not in ("mean", "sum"):
+        return None
+    value, covered_s = np.asarray(value, dtype=float), np.asarray(covered_s, dtype=float)
+    known = ~np.isnan(value)
+    minimum = baselines.MEAN_DRIVER_COMPLETENESS_MIN if rollup == "mean" else \
+        baselines.SUM_DRIVER_COMPLETENESS_MIN
+    if covered_s[known].sum() < minimum * window_s:
+        return None
+    if rollup == "mean":
+        return float((value[known] * covered_s[known]).sum() / covered_s[known].sum())
+    return float(value[known].sum())
+
+
+def driver_profile(tz: str, hour_ts, value, covered_s, start: int, end: int) -> dict:
+    """Share of each weekday's sum of a sum-rolled driver per local clock hour over
+    [start, end) from its hourly sums: {"shares": array [7, 24]} (rows sum to 1,
+    NaN for a weekday without a day the driver covered wholly), the form of
+    ``briefing.profile`` so that ``briefing.share`` reads it."""
+    hour_ts = np.asarray(hour_ts, dtype=np.int64)
+    value, covered_s = np.asarray(value, dtype=float), np.asarray(covered_s, dtype=float)
+    local = hour_ts + local_offsets(offset_segments(tz, start, end), hour_ts)
+    day, hour = local // DAY_S, (local % DAY_S) // HOUR_S
+    days, index = np.unique(day, return_inverse=True)
+    need = np.array([day_length_s(tz, day_from_number(d)) for d in days])
+    metered = np.bincount(index, weights=np.where(np.isnan(value), 0.0, covered_s),
+                          minlength=len(days))
+    complete = np.isclose(metered, need)[index] & ~np.isnan(value)
+    total = np.zeros((7, 24))
+    np.add.at(total, ((day[complete] + 3) % 7, hour[complete]), value[complete])  # Monday = 0
+    sums = total.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"shares": np.where(sums > 0, total / sums, np.nan)}
+
+
+def full_day_drivers(specs: list[dict], so_far: dict, shares_so_far: dict) -> dict | None:
+    """The model's daily driver values from today's values so far (``so_far``:
+    measured driver -> ``driver_so_far``): a mean so far stands for the day's
+    mean, degree days come from the temperature's mean so far, and a sum so far
+    is carried to the whole day by dividing it by the share of the driver's
+    weekday sum the baseline period had by this hour (``shares_so_far``, from
+    ``driver_profile``). None when one is missing or its share so far is below
+    ``SUM_DRIVER_SHARE_MIN`` (too little of its day to carry to the whole day)."""
+    out = {}
+    for d in specs:
+        value = so_far.get(d["derived_from"] or d["name"])
+        if value is None:
+            return None
+        if d["derivation"] in ("hdd", "cdd"):
+            fn = degree_days.heating if d["derivation"] == "hdd" else degree_days.cooling
+            value = float(fn(np.array([value]), d["base_temp_c"])[0])
+        elif d["rollup"] == "sum":
+            part = shares_so_far.get(d["name"], np.nan)
+            if not part >= SUM_DRIVER_SHARE_MIN:
+                return None
+            value = value / part
+        out[d["name"]] = value
+    return out
+
+
+def today_expected(baseline: dict, day, drivers: dict, share_so_far: float,
+                   alpha: float = 0.05) -> tuple[float, float, float]:
+    """(expected, lower, upper) [native unit] of today up to now: the baseline's
+    prediction of the whole day from ``drivers`` (its daily driver values, with
+    the temperature's mean under its weather driver's name) with its (1 - alpha)
+    prediction interval, each times ``share_so_far`` (ISO 50006 normalisation,
+    as the briefing's shifts)."""
+    spec = baseline["spec"]
+    weather = spec.get("temperature_driver")
+    frame = baselines.Frame([day], [day], np.array([np.nan]),
+                            {n: np.array([v]) for n, v in drivers.items()},
+                            np.array([drivers.get(weather, np.nan)]), [], 1)
+    ols = baselines._ols_from_dict(baseline["statistics"])
+    p = regression.predict(ols, baselines._design(frame, spec), alpha=alpha)
+    static = baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
+    day_values = [float(v[0]) * static["scale"] + static["add"]
+                  for v in (p.expected, p.lower, p.upper)]
+    expected, lower, upper = (v * share_so_far for v in day_values)
+    return expected, lower, upper
+
+
 # --- the monitor ----------------------------------------------------------------------------
 
 class Monitor:
     """The real-time checks of one listener, with what they remember between batches."""
 
-    def __init__(self, notifiers=(), clock=time.time):
+    def __init__(self, notifiers=(), clock=time.time, min_hours: int = LIVE_MIN_HOURS):
         self.notifiers = list(notifiers)
+        self.min_hours = min_hours
+        self.judged = {}          # site -> hour end [s] today so far was last judged at
+        self.deviated = set()     # (SEU id, day) already raised
+        self.driver_profiles = {}  # (driver id, tz, baseline period) -> ``driver_profile``
         self.clock = clock
         self.meters = {}          # meter id -> name, interval_s, tz, seu_id, table
         self.last_end = {}        # meter id -> end [s] of its newest reading
@@ -133,6 +239,7 @@ class Monitor:
             if self.data_now is None or end > self.data_now:
                 self.data_now, self.data_at = end, self.clock()
         conditions += self._silence()
+        conditions += self._today(store)
         new = self._raise(store, conditions)
         self._day_end()
         return new
@@ -151,7 +258,8 @@ class Monitor:
         with store.read() as conn:
             rows = conn.execute(
                 sa.select(s.meters.c.id, s.meters.c.name, s.meters.c.interval_s,
-                          s.sites.c.timezone.label("tz"), seu.label("seu_id"))
+                          s.sites.c.timezone.label("tz"), s.sites.c.name.label("site"),
+                          seu.label("seu_id"))
                 .join(s.equipment, s.equipment.c.id == s.meters.c.equipment_id)
                 .join(s.sites, s.sites.c.id == s.equipment.c.site_id)
                 .where(s.meters.c.id.in_(missing))).mappings().all()
@@ -245,6 +353,110 @@ class Monitor:
             out.append(self._condition(meter, "sensor_silence", since, "warning", message,
                                        evidence))
         return out
+
+    def _today(self, store) -> list[dict]:
+        """Today so far against the baseline, per site once per newly complete hour."""
+        if self.data_now is None:
+            return []
+        end = int(self.data_now) // HOUR_S * HOUR_S
+        out = []
+        for site, tz in {i["site"]: i["tz"] for i in self.meters.values()}.items():
+            day = _local_date(tz, end - 1)
+            start = day_bounds(tz, day)[0]
+            if (end - start) // HOUR_S < self.min_hours or self.judged.get(site) == end:
+                continue
+            self.judged[site] = end
+            out += self._site_today(store, site, tz, day, start, end)
+        return out
+
+    def _site_today(self, store, site: str, tz: str, day, start: int, end: int) -> list[dict]:
+        with store.read() as conn:
+            seus = [x for x in briefing.site_seus(conn, site)
+                    if x["meters"] and x["baseline_id"] is not None
+                    and (x["id"], day) not in self.deviated
+                    and briefing._as_date(x["period_end"]) < day]
+            if not seus:
+                return []
+            tables = briefing.energy_tables(conn, {x["source_id"] for x in seus})
+            energy = briefing.meter_energy(conn, seus, tables, start, end)
+            stamps = briefing.baseline_stamps(conn, seus)
+            profiles = {x["id"]: briefing.profile(conn, store, x, tables, tz, stamps)
+                        for x in seus}
+            measured = conn.execute(sa.select(s.drivers.c.id, s.drivers.c.name,
+                                              s.drivers.c.rollup)
+                                    .where(s.drivers.c.kind == "measured")).all()
+            hours = {rule: rollups.hourly(conn, s.driver_readings, "driver_id", "value",
+                                          [i for i, _, r in measured if r == rule], rule,
+                                          start, end)
+                     for rule in {r for _, _, r in measured}}
+        so_far, ids = {}, {name: i for i, name, _ in measured}
+        for driver_id, name, rollup in measured:
+            rows = [r for r in hours[rollup] if r["driver_id"] == driver_id]
+            so_far[name] = driver_so_far(
+                rollup, [np.nan if r["value"] is None else r["value"] for r in rows],
+                [r["covered_s"] for r in rows], end - start)
+        out = []
+        for seu in seus:
+            parts = [energy[m] for m in seu["meters"]]
+            if any(v is None or c < briefing.ENERGY_COMPLETENESS_MIN * (end - start)
+                   for v, c in parts):
+                continue  # today's energy so far is incomplete: nothing to judge
+            baseline = baselines.get(store, seu["equipment"], seu["source"], seu["version"])
+            part = briefing.share(profiles[seu["id"]], tz, day, start, end)
+            if baseline["spec"]["interval"] != "day" or not np.isfinite(part) or part <= 0:
+                continue
+            shares = {d["name"]: briefing.share(
+                self._driver_profile(store, ids[d["name"]], tz, seu), tz, day, start, end)
+                for d in baseline["spec"]["drivers"]
+                if d["rollup"] == "sum" and d["kind"] == "measured"}
+            drivers = full_day_drivers(baseline["spec"]["drivers"], so_far, shares)
+            weather = baseline["spec"].get("temperature_driver")
+            if drivers is None or (weather and so_far.get(weather) is None):
+                continue  # a driver so far is missing: no expectation (never zero)
+            if weather:
+                drivers[weather] = so_far[weather]
+            expected, lower, upper = today_expected(baseline, day, drivers, part)
+            actual = float(sum(v for v, _ in parts))
+            if lower <= actual <= upper:
+                continue
+            self.deviated.add((seu["id"], day))
+            out.append(self._deviation(seu, day, start, end, tz, actual, expected, lower, upper,
+                                       part, drivers))
+        return out
+
+    def _driver_profile(self, store, driver_id: int, tz: str, seu: dict) -> dict:
+        first, last = (briefing._as_date(seu[k]) for k in ("period_start", "period_end"))
+        key = (driver_id, tz, first, last)
+        if key not in self.driver_profiles:
+            start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
+            with store.read() as conn:
+                rows = rollups.hourly(conn, s.driver_readings, "driver_id", "value",
+                                      [driver_id], "sum", start, end)
+            self.driver_profiles[key] = driver_profile(
+                tz, [r["hour_ts"] for r in rows],
+                [np.nan if r["value"] is None else r["value"] for r in rows],
+                [r["covered_s"] for r in rows], start, end)
+        return self.driver_profiles[key]
+
+    def _deviation(self, seu, day, start, end, tz, actual, expected, lower, upper, part,
+                   drivers) -> dict:
+        name = catalog.seu_name(seu["equipment"], seu["source"])
+        pct = 100 * (actual - expected) / expected if expected else None
+        until = _local_text(tz, end)[-5:]
+        evidence = {"unit": seu["unit"], "since": utc_iso(start), "until": utc_iso(end),
+                    "actual": actual, "expected": expected, "lower": lower, "upper": upper,
+                    "deviation": actual - expected, "deviation_pct": pct,
+                    "share_of_day": part, "drivers_full_day": drivers,
+                    "baseline_version": seu["version"], "rule": RULES["live_deviation"]}
+        above = actual > upper
+        message = (f"today to {until}: {actual:,.0f} {seu['unit']} against {expected:,.0f} "
+                   f"expected ({lower:,.0f} to {upper:,.0f}), "
+                   f"{'above' if above else 'below'} the baseline")
+        return {"kind": "live_deviation", "subject_kind": "seu", "subject_id": seu["id"],
+                "subject": name, "seu_id": seu["id"], "key": day.isoformat(),
+                "period": label(day, day), "first": day, "last": day,
+                "severity": "warning" if above else "info", "message": message,
+                "evidence": evidence}
 
     def _local(self, meter: int, ts: int) -> str:
         return _local_text(self.meters[meter]["tz"], ts)
