@@ -63,7 +63,7 @@ def weather_and_production(ts: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]
     local = ts + 3600  # CET; a DST hour off in summer does not matter for a load shape
     hour = (local % 86400) / 3600
     day = (local - local[0]) // 86400
-    weekday = (date(YEAR, 1, 1).weekday() + day) % 7
+    weekday = (local // 86400 + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     season = np.cos(2 * np.pi * (day - 200) / 365.25)
     temp = 10 - 9 * season + 3 * np.sin(2 * np.pi * (hour - 9) / 24) + rng.normal(0, 1.5, len(ts))
     working = (weekday < 6) & (hour >= 6) & (hour < 22)
@@ -71,7 +71,9 @@ def weather_and_production(ts: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]
 
 
 def build_catalog(store, meters: int, seus: int) -> list[tuple[dict, np.ndarray, list[bool]]]:
-    """Sources, drivers, equipment, meters and SEUs; returns (source, meter ids, is_seu) per source."""
+    """Sources, drivers, equipment, meters and SEUs.
+
+    Returns (source, meter ids, is_seu flags) per source."""
     catalog.add_site(store, "Scale Plant", TZ)
     for src in SOURCES:
         catalog.add_energy_source(store, src["name"], src["unit"], src["kwh_per_unit"],
@@ -123,7 +125,8 @@ def meter_batch(source: dict, meter_ids, ts, temp, production, rng) -> readings.
         else:
             columns[column["name"]] = np.full(len(energy), 8.0)
     return readings.Batch(np.repeat(np.asarray(meter_ids, dtype=np.int64), len(ts)),
-                          np.tile(ts, len(meter_ids)), np.full(len(energy), STEP_S, dtype=np.int64), columns)
+                          np.tile(ts, len(meter_ids)),
+                          np.full(len(energy), STEP_S, dtype=np.int64), columns)
 
 
 def month_starts(year: int) -> list[int]:
@@ -181,8 +184,8 @@ def refresh_all(store, plan) -> int:
 def raw_rows(store, plan) -> int:
     with store.read() as conn:
         return sum(conn.execute(sa.text(
-            f"SELECT count(*) FROM {readings.table(src['name'], [c['name'] for c in src['columns']]).name}"
-        )).scalar() for src, _, _ in plan)
+            f"SELECT count(*) FROM {readings.table_name(src['name'])}")).scalar()
+            for src, _, _ in plan)
 
 
 def one_report(store, equipment: str, source: str, repeat: int) -> tuple[float, int, int]:
