@@ -342,7 +342,7 @@ class MonitoringMixin:
             from engine import briefing
             if at and len(at) == 10:    # a reference day: as at its end
                 at = f"{date.fromisoformat(at) + timedelta(days=1)}T00:00"
-            b = briefing.build(self.store, "last", at=at,
+            b = briefing.build(self.store, "last", at=at, site=self.settings.get("site") or None,
                                shift_starts=self.settings.get("shift_times") or None)
             parts, details = [self._briefing_head(b)], []
             for section in (self._briefing_alerts(b["alerts"]), self._briefing_shift_seus(b),
@@ -463,14 +463,23 @@ class MonitoringMixin:
             from engine import briefing
             starts = briefing.parse_shift_starts(self.settings.get("shift_times") or None)
             when = briefing.next_shift_change(datetime.now(timezone.utc),
-                                              briefing.site_timezone(self.store), starts)
+                                              briefing.site_timezone(
+                                                  self.store, self.settings.get("site") or None),
+                                              starts)
         except Exception as exc:  # noqa: BLE001 - no database or site yet: settings retry
             self.log.warning(f"shift briefing not scheduled: {exc}")
             return None
         self.schedule_event(self._scheduled_briefing, when, name=BRIEFING_EVENT)
         return when
 
-    @pinned_lang
     def _scheduled_briefing(self, message):
-        self._speak_briefing(message)
+        # A scheduled event carries no utterance language: the skill setting
+        # ``lang`` says which language this device speaks its briefing in.
+        if self.settings.get("lang"):
+            message.data["lang"] = self.settings["lang"]
+        self._speak_scheduled_briefing(message)
         self._schedule_briefing()
+
+    @pinned_lang
+    def _speak_scheduled_briefing(self, message):
+        self._speak_briefing(message)

@@ -92,7 +92,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
     def initialize(self):
         self.settings.merge({"database_url": "", "aliases": {}, "reference_date": "",
                              "trained_by": "voice", "role": roles.DEFAULT_ROLE,
-                             "shift_times": "06:00,14:00,22:00",
+                             "shift_times": "06:00,14:00,22:00", "site": "", "lang": "",
                              "briefing_at_shift_change": True}, new_only=True)
         self.settings_change_callback = self._settings_changed
         self._schedule_briefing()      # monitoring.py: the briefing at each shift change
@@ -820,6 +820,13 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
     @intent_handler("help.intent")
     @pinned_lang
     def handle_help(self, message):
+        # Help's sample lines are one or two words, so padatious may give it
+        # any short unknown utterance ("bla bla bla"): without one of its own
+        # words it is not understood rather than answered.
+        spoken = set(re.findall(r"[^\W\d_]+", (message.data.get("utterance") or "").lower()))
+        if not spoken & self._intent_words("help"):
+            self.bus.emit(message.forward("complete_intent_failure", {"lang": self.lang}))
+            return
         self._say(message, self._render("help"), "help", detail=self._render("help.detail"))
 
     @intent_handler("tell_more.intent")

@@ -14,7 +14,6 @@ September 2025 (docs/voice.md, "Periods"). The first run trains the German
 padatious intents (minutes on a busy 2-core machine); later runs load them
 from the cache under XDG_DATA_HOME.
 """
-import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -33,7 +32,6 @@ OCTOBER = (date(2025, 10, 1), date(2025, 10, 31))
 # Words of English answers that are no German words: none may be spoken.
 ENGLISH = ("the", "and", "percent", "expected", "times", "point", "equals", "above", "below",
            "saving", "trained", "squared", "did", "work", "of", "what", "which", "know")
-PADATIOUS_FIRST_TRAINING_S = 1200
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +54,9 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assistant(demo):
-    import ovoscope
     from engine.cli.chat import Assistant
-    patch = pytest.MonkeyPatch()
-    # The first start trains the German intents before the core is ready.
-    patch.setattr(ovoscope, "get_minicroft", functools.partial(
-        ovoscope.get_minicroft, max_wait=PADATIOUS_FIRST_TRAINING_S))
+    # The first start trains the German intents (engine.cli.chat.BOOT_TIMEOUT_S).
     helper = Assistant(lang="de-de")
-    patch.undo()
     yield helper
     helper.close()
 

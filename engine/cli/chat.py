@@ -48,7 +48,9 @@ UNMATCHED = ("complete_intent_failure", "ovos.intent.unmatched")
 HANDLED = ("ovos.utterance.handled",)
 DEFAULT_LANG = "en-us"
 CONNECT_TIMEOUT_S = 5.0
-BOOT_TIMEOUT_S = 60.0
+# An upper bound only (the core wakes the caller when ready): the first start
+# in a language trains its padatious intents, minutes on a busy 2-core machine.
+BOOT_TIMEOUT_S = 1200.0
 
 
 @dataclass
@@ -142,6 +144,7 @@ class Conversation:
                 self.bus.emit(message.forward("recognizer_loop:audio_output_end"))
             elif kind in UNMATCHED:
                 turn.unmatched = True
+                turn.intent = None      # a skill may turn down a match it cannot use
                 self._done.set()
             elif kind in HANDLED:
                 self._handled = True
