@@ -545,6 +545,12 @@ def period_score(store, meter_or_driver: str, first: date, last: date, *,
     if len(rows) < wanted and scan_missing:
         scan(store, first, last, **{f"{kind}s": [meter_or_driver]}, now=now)
         rows = log_days(store, meter_or_driver, first, last, kind)
+    return summarise_log(kind, meter_or_driver, rows, first, last)
+
+
+def summarise_log(kind: str, name: str, rows: list[dict], first: date, last: date) -> dict:
+    """A period's score, completeness and findings from its data-quality log
+    rows (already read): the formula of ``period_score``."""
     day_s = np.array([r["day_s"] for r in rows], dtype=np.float64)
     scores = np.array([r["score"] for r in rows], dtype=np.float64)
     covered = sum(r["covered_s"] for r in rows)
@@ -552,10 +558,10 @@ def period_score(store, meter_or_driver: str, first: date, last: date, *,
     for r in rows:
         for f in r["findings"]:
             findings.setdefault((f["kind"], f["start"]), f)
-    return {"kind": kind, "name": meter_or_driver, "first": first.isoformat(),
-            "last": last.isoformat(), "score": dq.period_score(scores, day_s),
+    return {"kind": kind, "name": name, "first": first.isoformat(), "last": last.isoformat(),
+            "score": dq.period_score(scores, day_s),
             "completeness": covered / day_s.sum() if day_s.sum() else None,
-            "days": wanted, "days_logged": len(rows),
+            "days": (last - first).days + 1, "days_logged": len(rows),
             "findings": sorted(findings.values(), key=lambda f: f["start"]),
             "method": rows[0]["method"] if rows else METHOD}
 

@@ -31,8 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import audit, baselines, catalog, cusum, data_quality as dq, estimates, quality, \
-    queries, schema as s
+from . import audit, baselines, catalog, cusum, estimates, quality, queries, schema as s
 from .errors import EnmsError, NotFound
 from .periods import label, parse_period
 
@@ -128,24 +127,7 @@ class _Reader:
             self._logs[key] = (rows, [r["day"] for r in rows])
         rows, days = self._logs[key]
         rows = rows[bisect_left(days, first):bisect_right(days, last)]
-        return _period_score(kind, name, rows, first, last)
-
-
-def _period_score(kind: str, name: str, rows: list[dict], first: date, last: date) -> dict:
-    """``quality.period_score`` on log rows already read (the same formula)."""
-    day_s = np.array([r["day_s"] for r in rows], dtype=np.float64)
-    scores = np.array([r["score"] for r in rows], dtype=np.float64)
-    covered = sum(r["covered_s"] for r in rows)
-    findings = {}
-    for r in rows:
-        for f in r["findings"]:
-            findings.setdefault((f["kind"], f["start"]), f)
-    return {"kind": kind, "name": name, "first": first.isoformat(), "last": last.isoformat(),
-            "score": dq.period_score(scores, day_s),
-            "completeness": covered / day_s.sum() if day_s.sum() else None,
-            "days": (last - first).days + 1, "days_logged": len(rows),
-            "findings": sorted(findings.values(), key=lambda f: f["start"]),
-            "method": rows[0]["method"] if rows else quality.METHOD}
+        return quality.summarise_log(kind, name, rows, first, last)
 
 
 # --- what one SEU's reports share ------------------------------------------------------
