@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import catalog
-from engine.demo import build_demo
+from engine.demo import build_demo, train_demo_baselines
 from engine.store import Store
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -96,14 +96,18 @@ def open_store(url: str):
 
 
 @contextmanager
-def demo_database(request, tmp_path_factory, seed: int = 42):
-    """The demo factory in a fresh database of a backend-parametrized fixture:
+def demo_database(request, tmp_path_factory, seed: int = 42, trained: bool = False):
+    """The demo factory in a fresh database of a backend-parametrized fixture
+    (with every SEU's baseline trained as ``enms demo`` does if ``trained``):
     yields (store, ground truth, url), with ENMS_DATA_DIR beside the database."""
     directory = tmp_path_factory.mktemp(f"demo-{request.param}")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ENMS_DATA_DIR", str(directory))
         with fresh_database(request.param, directory) as url, open_store(url) as store:
-            yield store, build_demo(store, seed=seed), url
+            truth = build_demo(store, seed=seed)
+            if trained:
+                train_demo_baselines(store)
+            yield store, truth, url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from conftest import BACKENDS, demo_database
 from engine import alerts, catalog, ingest, notify, readings, schema
 from engine.cli.main import main
-from engine.demo import train_demo_baselines
 from engine.errors import EnmsError, NotFound
 from test_notify import free_port, http_sink, smtp_sink
 
@@ -196,8 +195,7 @@ PERIOD = (date(2025, 2, 1), date(2025, 8, 31))
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    with demo_database(request, tmp_path_factory) as (store, truth, _):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, truth, _):
         yield store, truth
 
 

@@ -15,7 +15,6 @@ from conftest import BACKENDS, demo_database
 from engine import alerts, audit, audit_pack, baselines, catalog, figures, policy, reports, \
     savings
 from engine.cli.main import main
-from engine.demo import train_demo_baselines
 from engine.document import Quote, Text, number
 from test_pdf_reports import assert_drawn, pdf_text, render_pages, require_poppler
 
@@ -38,8 +37,7 @@ def pack(request, tmp_path_factory):
     require_poppler()
     """The demo with a policy, an investigated alert and an adjusted baseline,
     and its 2025 audit package built by the command line."""
-    with demo_database(request, tmp_path_factory) as (store, _truth, url):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, _truth, url):
         folder = tmp_path_factory.mktemp("pack")
         (folder / "policy.md").write_text(POLICY, encoding="utf-8")
         assert main(["--db", url, "policy", "set", str(folder / "policy.md"), "--approved-by",

@@ -12,7 +12,6 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pytest
 
 from engine import baselines, briefing, quality, queries

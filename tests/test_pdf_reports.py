@@ -18,7 +18,6 @@ from PIL import Image
 from conftest import BACKENDS, demo_database
 from engine import alerts, baselines, figures, reports
 from engine.cli.main import main
-from engine.demo import train_demo_baselines
 from engine.document import number
 
 MARCH = (date(2025, 3, 1), date(2025, 3, 31))
@@ -43,8 +42,7 @@ def poppler():
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    with demo_database(request, tmp_path_factory) as (store, truth, url):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, truth, url):
         yield store, url
 
 

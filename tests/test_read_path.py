@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from conftest import BACKENDS, demo_database
 from engine import baselines, catalog, reports, savings
-from engine.demo import train_demo_baselines
 
 # Statements one report build may run, warm (data-quality log filled): the SEU,
 # its baseline and drivers, one read per series, the log per kind, the meters.
@@ -23,8 +22,7 @@ SAVINGS_STATEMENTS_PER_SEU_MAX = 10
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    with demo_database(request, tmp_path_factory) as (store, _, _url):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, _, _url):
         yield store
 
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from conftest import BACKENDS, demo_database
 from engine import alerts, readings, realtime, schema as s, stream
-from engine.demo import train_demo_baselines
 from engine.demo_plant import SITE_NAME, STEP
 from engine.localtime import day_bounds
 
@@ -21,8 +20,7 @@ METERS = ("M-Compressor-EU-1-EL", "M-Compressor-1-EL")
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    with demo_database(request, tmp_path_factory) as (store, truth, _):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, truth, _):
         yield store, truth
 
 

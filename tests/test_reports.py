@@ -13,8 +13,7 @@ from engine.demo import train_demo_baselines
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    with demo_database(request, tmp_path_factory) as (store, truth, _):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, truth, _):
         yield store, truth
 
 

@@ -9,15 +9,13 @@ import pytest
 from conftest import BACKENDS, demo_database
 from engine import catalog, savings
 from engine.cli.main import main
-from engine.demo import train_demo_baselines
 
 JAN, OCT = date(2025, 1, 1), date(2025, 10, 31)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    with demo_database(request, tmp_path_factory) as (store, truth, url):
-        train_demo_baselines(store)
+    with demo_database(request, tmp_path_factory, trained=True) as (store, truth, url):
         yield store, truth, url
 
 
