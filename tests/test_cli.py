@@ -163,7 +163,7 @@ def test_ask_says_when_no_bus_answers(tmp_path):
 
 def test_ask_json_lines_in_process(tmp_path):
     """One JSON object per stdin line; nothing matched is intent null and the
-    locale's not-understood line, not a crash."""
+    locale's not-understood line, not a crash; standard error stays empty."""
     pytest.importorskip("ovoscope")
     env = {**os.environ, "ENMS_DATA_DIR": str(tmp_path / "data")}
     env.pop("ENMS_DATABASE_URL", None)
@@ -172,6 +172,7 @@ def test_ask_json_lines_in_process(tmp_path):
                           input="what can you do\nflibber the quux\n",
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""  # no OVOS log lines or deprecation notices for the user
     helped, nonsense = [json.loads(line) for line in done.stdout.splitlines()]
     assert helped["intent"] == "help" and helped["speech"]
     assert nonsense["intent"] is None and nonsense["question"] is None

@@ -338,7 +338,11 @@ def _only_pipeline_plugins(pipeline: list[str]) -> None:
 def _quiet_logs():
     """OVOS logs at INFO to standard output; the commands show errors only,
     on standard error (ENMS_OVOS_LOG_LEVEL=INFO for more)."""
-    level = os.environ.get("ENMS_OVOS_LOG_LEVEL", "ERROR")
+    import logging
+    level = os.environ.get("ENMS_OVOS_LOG_LEVEL", "ERROR").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise EnmsError(f"ENMS_OVOS_LOG_LEVEL={level!r} is not a log level "
+                        "(DEBUG, INFO, WARNING, ERROR or CRITICAL)")
     os.environ.setdefault("OVOS_DEFAULT_LOG_LEVEL", level)
     try:
         from ovos_utils.log import LOG
@@ -356,7 +360,11 @@ def _quiet_logs():
         create = LOG.create_logger.__func__
 
         def create_logger(cls, name, tostdout=True):
-            return _to_stderr(create(cls, name, tostdout))
+            # ovos-core sets its configured level (INFO) again while it boots;
+            # loggers made after that (deprecation notices) keep the chosen one.
+            logger = _to_stderr(create(cls, name, tostdout))
+            logger.setLevel(max(logger.level, logging.getLevelName(level)))
+            return logger
         LOG.create_logger = classmethod(create_logger)
         LOG._enms_stderr = True
 
