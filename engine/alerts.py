@@ -527,6 +527,47 @@ def list_alerts(store, status: str = "open", kind: str | None = None,
     return rows
 
 
+def newest_id(store) -> int:
+    """The number of the newest alert, 0 when there is none: where a listener
+    that announces new alerts starts (it must not read out the backlog)."""
+    with store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.max(s.alerts.c.id))).scalar() or 0)
+
+
+def since(store, after_id: int, min_severity: str = "critical",
+          status: str = "open") -> list[dict]:
+    """Alerts numbered above ``after_id`` of ``min_severity`` or higher, oldest
+    first, each as ``list_alerts`` gives it (kind, severity, subject, SEU,
+    period, evidence, ...).
+
+    Alert numbers only grow, so a listener that remembers the highest number it
+    has handled asks for what is new since (the voice skill's spoken alerts).
+    status: 'open' (default: an acknowledged alert needs nobody's attention),
+    'acknowledged' or 'all'. One query (the SEU's name joined in), on the
+    primary key's order: the same SQL on SQLite and PostgreSQL.
+    """
+    if status not in (*STATUSES, "all"):
+        raise EnmsError(f"unknown status {status!r} (use open, acknowledged or all)")
+    if min_severity not in SEVERITIES:
+        raise EnmsError(f"unknown severity {min_severity!r} (use {', '.join(SEVERITIES)})")
+    rank = notify.SEVERITY_RANK[min_severity]
+    a, seus, eq, src = s.alerts, s.seus, s.equipment, s.energy_sources
+    query = (sa.select(a, eq.c.name.label("seu_equipment"), src.c.name.label("seu_source"))
+             .select_from(a.outerjoin(seus, seus.c.id == a.c.seu_id)
+                          .outerjoin(eq, eq.c.id == seus.c.equipment_id)
+                          .outerjoin(src, src.c.id == seus.c.source_id))
+             .where(a.c.id > int(after_id or 0),
+                    a.c.severity.in_([v for v in SEVERITIES
+                                      if notify.SEVERITY_RANK[v] >= rank]))
+             .order_by(a.c.id))
+    if status != "all":
+        query = query.where(a.c.status == status)
+    with store.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [_alert(r, {r["seu_id"]: catalog.seu_name(r["seu_equipment"], r["seu_source"])}
+                   if r["seu_equipment"] is not None else {}) for r in rows]
+
+
 def acknowledge(store, alert_id: int, by: str, comment: str,
                 now: datetime | None = None) -> dict:
     """Record who looked into an alert, when, and what they found and did.
