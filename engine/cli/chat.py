@@ -50,6 +50,7 @@ DEFAULT_LANG = "en-us"
 CONNECT_TIMEOUT_S = 5.0
 # An upper bound only (the core wakes the caller when ready): the first start
 # in a language trains its padatious intents, minutes on a busy 2-core machine.
+SLOW_START_NOTICE_S = 3.0
 BOOT_TIMEOUT_S = 1200.0
 
 
@@ -445,7 +446,17 @@ def run_ask(args) -> int:
 def run_chat(args) -> int:
     """``enms chat``: a terminal conversation; empty line, 'quit' or Ctrl-D ends it."""
     started = time.perf_counter()
-    assistant = _open(args)
+    # The first start after an install learns the skill's phrases (padatious,
+    # 15-20 s a language); say so rather than sit silent.
+    notice = threading.Timer(SLOW_START_NOTICE_S, print, args=(
+        "Starting the voice assistant; the first start after an install learns "
+        "the phrases and takes up to a minute...",), kwargs={"file": sys.stderr, "flush": True})
+    notice.daemon = True
+    notice.start()
+    try:
+        assistant = _open(args)
+    finally:
+        notice.cancel()
     print(f"EnMS voice assistant ready in {time.perf_counter() - started:.1f} s; "
           "say 'help', or 'quit' to leave.", flush=True)
     try:
