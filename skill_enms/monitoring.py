@@ -472,12 +472,16 @@ class MonitoringMixin:
         self.schedule_event(self._scheduled_briefing, when, name=BRIEFING_EVENT)
         return when
 
-    def _scheduled_briefing(self, message):
-        # A scheduled event carries no utterance language: the skill setting
-        # ``lang`` says which language this device speaks its briefing in.
+    def _with_device_lang(self, message):
+        """A scheduled event carries no utterance language: the skill setting
+        ``lang`` says which language this device speaks unasked (the briefing,
+        spoken alerts)."""
         if self.settings.get("lang"):
             message.data["lang"] = self.settings["lang"]
-        self._speak_scheduled_briefing(message)
+        return message
+
+    def _scheduled_briefing(self, message):
+        self._speak_scheduled_briefing(self._with_device_lang(message))
         self._schedule_briefing()
 
     @pinned_lang

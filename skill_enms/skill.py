@@ -32,6 +32,7 @@ from engine import names as nm
 from skill_enms import periods as sp
 from skill_enms import roles
 from skill_enms.accounts import AccountsMixin
+from skill_enms.announcements import AnnouncementsMixin
 from skill_enms.common import pinned_core_lang, pinned_lang, pinned_language, \
     sentence as _sentence
 from skill_enms.monitoring import MonitoringMixin
@@ -51,7 +52,7 @@ def resources_dir() -> str:
     return str(here.parent)
 
 
-class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
+class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, OVOSSkill):
     """Voice interface of the energy management system (ISO 50001)."""
 
     # The database is local or on the plant network and opened on first use:
@@ -72,6 +73,8 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
         self._value_cache: dict[tuple[str, str], dict] = {}
         self._intent_word_cache: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
+        self._announced = None      # (database url, newest alert handled): announcements.py
+        self._announce_lock = threading.Lock()
         try:
             from ovos_config import Configuration
             from ovos_utils.lang import standardize_lang_tag
@@ -93,9 +96,12 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
         self.settings.merge({"database_url": "", "aliases": {}, "reference_date": "",
                              "trained_by": "voice", "role": roles.DEFAULT_ROLE,
                              "shift_times": "06:00,14:00,22:00", "site": "", "lang": "",
-                             "briefing_at_shift_change": True}, new_only=True)
+                             "briefing_at_shift_change": True, "announce_alerts": False,
+                             "announce_min_severity": "critical", "announce_interval_s": 60,
+                             "announce_quiet_hours": ""}, new_only=True)
         self.settings_change_callback = self._settings_changed
         self._schedule_briefing()      # monitoring.py: the briefing at each shift change
+        self._schedule_announcements()  # announcements.py: new alerts, if opted in
         # ovos-core's converse service pings every active skill and waits up to
         # 0.5 s for an answer; a plain OVOSSkill never answers, which made every
         # utterance after the first 0.5 s slower. This skill has no free-form
@@ -114,6 +120,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, OVOSSkill):
             self._names_cache = (0.0, None)
             self._reference_cache = (0.0, None)
         self._schedule_briefing()
+        self._schedule_announcements()
 
     @property
     def store(self):
