@@ -74,6 +74,19 @@ def test_since_lists_what_is_new_by_severity_and_status(store, plant):
     # The same dictionaries as list_alerts gives.
     assert found == [alerts.get(store, critical), alerts.get(store, gap)]
 
+    # One SELECT, however many alerts and SEUs it returns.
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert len(alerts.since(store, 0, "info")) == 5
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
     assert [a["id"] for a in alerts.since(store, start, "warning")] == [critical, warning, gap]
     assert [a["id"] for a in alerts.since(store, start, "info")] == [critical, warning, info, gap]
     assert [a["id"] for a in alerts.since(store, critical)] == [gap]
