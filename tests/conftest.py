@@ -164,3 +164,42 @@ def pytest_runtest_makereport(item, call):
         where = _require_postgres.__code__.co_firstlineno
         report.longrepr = (__file__, where, report.longrepr[2])
     return report
+
+
+# --- the skill end to end ----------------------------------------------------------------------
+
+@contextmanager
+def voice_demo(tmp_path_factory, name: str):
+    """The trained demo plant in a SQLite file that the in-process skill opens
+    (it finds its database through ENMS_DATABASE_URL), notifiers switched off:
+    yields the store. For a module-scoped fixture beside an ``Assistant``."""
+    folder = tmp_path_factory.mktemp(name)
+    url = str(folder / "enms.sqlite")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENMS_DATA_DIR", str(folder))
+        mp.setenv("ENMS_DATABASE_URL", url)
+        for variable in ("ENMS_NOTIFY_CONFIG", "ENMS_SMTP_HOST", "ENMS_WEBHOOK_URL"):
+            mp.delenv(variable, raising=False)
+        store = Store(url)
+        try:
+            build_demo(store)
+            train_demo_baselines(store)
+            yield store
+        finally:
+            store.dispose()
+
+
+def say(assistant, utterance: str):
+    """The assistant's turn for an utterance it must understand."""
+    turn = assistant.ask(utterance)
+    assert not turn.unmatched, f"not understood: {utterance!r}"
+    return turn
+
+
+def pct_words(value: float, lang: str = "en") -> str:
+    """A percentage's size as the skill says it: one decimal below ten, whole
+    above, in words."""
+    from num2words import num2words
+    value = abs(value)
+    rounded = round(value, 1 if value < 10 else 0)
+    return num2words(int(rounded) if rounded == int(rounded) else rounded, lang=lang)

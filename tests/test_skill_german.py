@@ -23,8 +23,9 @@ from num2words import num2words
 
 pytest.importorskip("ovoscope")
 
-from engine import Store, baselines, catalog  # noqa: E402
-from engine.demo import build_demo, train_demo_baselines  # noqa: E402
+import conftest  # noqa: E402
+from conftest import pct_words, voice_demo  # noqa: E402
+from engine import baselines, catalog  # noqa: E402
 from skill_enms import periods as sp  # noqa: E402
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale" / "de-de"
@@ -36,20 +37,11 @@ ENGLISH = ("the", "and", "percent", "expected", "times", "point", "equals", "abo
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("voice-demo-de")
-    url = str(folder / "enms.sqlite")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ENMS_DATA_DIR", str(folder))
-    patch.setenv("ENMS_DATABASE_URL", url)
-    store = Store(url)
-    build_demo(store)
-    train_demo_baselines(store)
-    # A German name that is in no locale file and not in the demo's aliases:
-    # only the catalog knows it.
-    catalog.add_alias(store, "equipment", "Autoclave-1", "Aushärteofen", "de-de")
-    yield store
-    store.dispose()
-    patch.undo()
+    with voice_demo(tmp_path_factory, "voice-demo-de") as store:
+        # A German name that is in no locale file and not in the demo's
+        # aliases: only the catalog knows it.
+        catalog.add_alias(store, "equipment", "Autoclave-1", "Aushärteofen", "de-de")
+        yield store
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +54,7 @@ def assistant(demo):
 
 
 def say(assistant, utterance):
-    turn = assistant.ask(utterance)
-    assert not turn.unmatched, f"nicht verstanden: {utterance!r}"
+    turn = conftest.say(assistant, utterance)
     english = [w for w in ENGLISH if re.search(rf"\b{w}\b", turn.text, re.IGNORECASE)]
     assert not english, f"English in {turn.text!r}: {english}"
     return turn
@@ -75,11 +66,6 @@ def de(value, places=None):
         if value == int(value):
             value = int(value)
     return num2words(value, lang="de")
-
-
-def pct_de(value):
-    value = abs(value)
-    return de(value, 1 if value < 10 else 0)
 
 
 # --- train_baseline: the issue's sentence -------------------------------------------------------
@@ -130,7 +116,7 @@ def test_report(assistant, demo, utterance, seu, source, said, first, last):
     assert turn.intent == "seu_report"
     assert turn.text.startswith(said + ": ")
     side = "über" if truth["deviation_pct"] > 0 else "unter"
-    assert f"{pct_de(truth['deviation_pct'])} Prozent {side} dem Erwartungswert" in turn.text
+    assert f"{pct_words(truth['deviation_pct'], lang='de')} Prozent {side} dem Erwartungswert" in turn.text
     assert turn.as_dict()["period"] == {"start": str(first), "end": str(last)}
 
 
@@ -148,7 +134,7 @@ def test_a_catalog_alias_only_the_catalog_knows(assistant, demo):
     truth = baselines.expected(demo, "Autoclave-1", "steam", *OCTOBER)
     turn = say(assistant, "Wie lief der Aushärteofen im Oktober")
     assert turn.text.startswith("Autoclave-1 Dampf, Oktober 2025: ")
-    assert f"{pct_de(truth['deviation_pct'])} Prozent" in turn.text
+    assert f"{pct_words(truth['deviation_pct'], lang='de')} Prozent" in turn.text
 
 
 def test_demo_aliases_for_equipment_source_and_drivers(assistant):
@@ -174,7 +160,7 @@ def test_clarification_in_german(assistant, demo):
     answer = say(assistant, "Kompressor E U eins")
     truth = baselines.expected(demo, "Compressor-EU-1", "electricity", *OCTOBER)
     assert answer.text.startswith("Compressor-EU-1 Strom, Oktober 2025: ")
-    assert f"{pct_de(truth['deviation_pct'])} Prozent über dem Erwartungswert" in answer.text
+    assert f"{pct_words(truth['deviation_pct'], lang='de')} Prozent über dem Erwartungswert" in answer.text
 
 
 def test_clarification_answered_by_position(assistant):

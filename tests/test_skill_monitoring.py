@@ -21,9 +21,9 @@ from num2words import num2words
 
 pytest.importorskip("ovoscope")
 
-from engine import Store, briefing, quality, reports  # noqa: E402
+from conftest import pct_words, say, voice_demo  # noqa: E402
+from engine import briefing, quality, reports  # noqa: E402
 from engine.cli.chat import Assistant, SKILL_ID  # noqa: E402
-from engine.demo import build_demo, train_demo_baselines  # noqa: E402
 from skill_enms import roles  # noqa: E402
 from skill_enms.monitoring import active_alarm  # noqa: E402
 
@@ -35,22 +35,11 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("voice-monitoring")
-    url = str(folder / "enms.sqlite")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ENMS_DATA_DIR", str(folder))
-    patch.setenv("ENMS_DATABASE_URL", url)
-    for name in ("ENMS_NOTIFY_CONFIG", "ENMS_SMTP_HOST", "ENMS_WEBHOOK_URL"):
-        patch.delenv(name, raising=False)
-    store = Store(url)
-    build_demo(store)
-    train_demo_baselines(store)
-    if HAS_ALERTS:
-        from engine import alerts
-        alerts.evaluate(store, *OCTOBER, notifiers=[])
-    yield store
-    store.dispose()
-    patch.undo()
+    with voice_demo(tmp_path_factory, "voice-monitoring") as store:
+        if HAS_ALERTS:
+            from engine import alerts
+            alerts.evaluate(store, *OCTOBER, notifiers=[])
+        yield store
 
 
 @pytest.fixture(scope="module")
@@ -76,24 +65,12 @@ def role(skill, value):
         skill.settings["role"] = before if before is not None else roles.DEFAULT_ROLE
 
 
-def say(assistant, utterance):
-    turn = assistant.ask(utterance)
-    assert not turn.unmatched, f"not understood: {utterance!r}"
-    return turn
-
-
 def words(value):
     """A number as the skill says it: three significant digits, in words."""
     value = abs(value)
     if value == 0:
         return num2words(0)
     rounded = float(f"{value:.3g}")
-    return num2words(int(rounded) if rounded == int(rounded) else rounded)
-
-
-def pct_words(value):
-    value = abs(value)
-    rounded = round(value, 1 if value < 10 else 0)
     return num2words(int(rounded) if rounded == int(rounded) else rounded)
 
 

@@ -16,8 +16,8 @@ from num2words import num2words
 
 pytest.importorskip("ovoscope")
 
-from engine import Store, baselines  # noqa: E402
-from engine.demo import build_demo, train_demo_baselines  # noqa: E402
+from conftest import pct_words, say, voice_demo  # noqa: E402
+from engine import baselines  # noqa: E402
 from engine.cli.chat import Assistant, SPEAK, UNMATCHED, SKILL_ID, PIPELINE  # noqa: E402
 from datetime import date  # noqa: E402
 
@@ -28,17 +28,8 @@ OCTOBER = (date(2025, 10, 1), date(2025, 10, 31))
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("voice-demo")
-    url = str(folder / "enms.sqlite")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ENMS_DATA_DIR", str(folder))
-    patch.setenv("ENMS_DATABASE_URL", url)
-    store = Store(url)
-    build_demo(store)
-    train_demo_baselines(store)
-    yield store
-    store.dispose()
-    patch.undo()
+    with voice_demo(tmp_path_factory, "voice-demo") as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +39,6 @@ def assistant(demo):
     helper.cold_start_seconds = time.perf_counter() - started
     yield helper
     helper.close()
-
-
-def say(assistant, utterance):
-    turn = assistant.ask(utterance)
-    assert not turn.unmatched, f"not understood: {utterance!r}"
-    return turn
-
-
-def pct_words(value):
-    value = abs(value)
-    rounded = round(value, 1 if value < 10 else 0)
-    if rounded == int(rounded):
-        rounded = int(rounded)
-    return num2words(rounded, lang="en")
 
 
 # --- seu_report -------------------------------------------------------------------------------
