@@ -22,7 +22,9 @@ LIVE = ["paho-mqtt>=2.1,<3"]
 
 # The HTTP API (`enms serve`, `enms user`): exact pins in constraints.txt.
 API = ["fastapi>=0.115", "uvicorn>=0.30", "pyjwt>=2.8", "argon2-cffi>=23.1",
-       "python-multipart>=0.0.9", "prometheus-client>=0.20"]
+       "python-multipart>=0.0.9", "prometheus-client>=0.20",
+       # Swagger UI from the package, not a CDN: plant networks are often offline.
+       "fastapi-offline>=1.7"]
 
 setup(
     name="enms",
@@ -48,6 +50,7 @@ setup(
         "alembic>=1.13",
         "psycopg[binary]>=3.1",
         "numpy>=1.26",
+        "orjson>=3.9",
         "scipy>=1.11",
         "platformdirs>=4",
         "tzdata",

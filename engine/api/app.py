@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import EnmsError, InvalidName, NotFound
@@ -128,14 +129,14 @@ def create_app(store, *, jwt_secret: str | None = None, sign_in_limit: FailureLi
         yield
         app.state.voice.close()
 
-    app = FastAPI(title="EnMS API", version="1",
-                  description="The energy management system over HTTP: catalog, imports, "
-                  "baselines, reports, CUSUM, data quality, savings, alerts, briefing and the "
-                  "voice assistant. Sign in at POST /api/v1/auth/token; roles: "
-                  "docs/permissions.md.",
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
-                  swagger_ui_oauth2_redirect_url=f"{PREFIX}/docs/oauth2-redirect",
-                  redoc_url=None, lifespan=lifespan)
+    app = FastAPIOffline(title="EnMS API", version="1",
+                         description="The energy management system over HTTP: catalog, imports, "
+                         "baselines, reports, CUSUM, data quality, savings, alerts, briefing and the "
+                         "voice assistant. Sign in at POST /api/v1/auth/token; roles: "
+                         "docs/permissions.md.",
+                         openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
+                         swagger_ui_oauth2_redirect_url=f"{PREFIX}/docs/oauth2-redirect",
+                         static_url=f"{PREFIX}/docs/static", redoc_url=None, lifespan=lifespan)
     app.state.store = store
     app.state.jwt_secret = jwt_secret or load_secret()
     app.state.token_ttl_s = token_ttl or token_ttl_s()
