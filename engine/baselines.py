@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import audit, catalog, changepoint, cusum, quality, queries, regression, schema as s
+from . import audit, catalog, changepoint, cusum, quality, queries, regression, rollups, schema as s
 from .errors import EnmsError, NotFound
 from .periods import label
 
@@ -107,9 +107,10 @@ class Frame:
 
 class Days:
     """The daily inputs of an SEU's model over [first, last], read once and cut to
-    any part of it (``frame``): energy rows (``queries.seu_series``), each driver's
-    rows, and per day the reasons it is unusable, by kind: energy or driver
-    completeness, and data-quality findings of the SEU's meters or its drivers.
+    any part of it (``frame``): its energy and each driver's values as arrays
+    (``rollups.DaySeries``, NaN where missing), and per day the reasons it is
+    unusable, by kind: energy or driver completeness, and data-quality findings
+    of the SEU's meters or its drivers.
 
     baseline: the stored version (``get``) the inputs were read for, if any.
     """
@@ -117,6 +118,7 @@ class Days:
     def __init__(self, first, last, seu, energy, drivers, problems, energy_checked: bool,
                  baseline=None):
         self.first, self.last, self.seu = first, last, seu
+        self.days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         self.energy_checked = energy_checked  # the meters' data-quality findings read
         self.energy, self.drivers = energy, drivers
         self.problems, self.baseline = problems, baseline
@@ -131,21 +133,20 @@ class Days:
             raise ValueError(f"{first}..{last}{' with energy' if energy_required else ''} is "
                              f"not in the days read ({self.first}..{self.last})")
         cut = slice((first - self.first).days, (last - self.first).days + 1)
-        energy_days = self.energy[cut]
-        days = [r["day"] for r in energy_days]
+        days = self.days[cut]
         # The reasons of a day in the order a reader expects: energy, drivers, then
         # the data-quality findings of the meters and of the drivers.
         kinds = ("energy", "drivers", "meter_flags", "driver_flags") if energy_required \
             else ("drivers", "driver_flags")
         problems = {}
-        for day in days:
+        for day in sorted({d for kind in kinds for d in self.problems[kind] if first <= d <= last}):
             reasons = [why for kind in kinds for why in self.problems[kind].get(day, ())]
             if reasons:
                 problems[day] = reasons
-        driver_days = {name: np.array([np.nan if r["value"] is None else r["value"]
-                                       for r in self.drivers[name][cut]])
+        driver_days = {name: self.drivers[name].value[cut]
                        for name in [sp["name"] for sp in specs] + ([weather] if weather else [])}
-        return _group(days, problems, energy_days, driver_days, specs, interval, weather)
+        return _group(days, problems, self.energy.value[cut], driver_days, specs, interval,
+                      weather)
 
 
 def build_frame(store, equipment: str, source: str, first: date, last: date,
@@ -182,61 +183,63 @@ def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather:
     if daily is None:
         with store.read() as conn:
             daily = queries.Daily(conn, first, last, seu["meters"], names, checked)
-    energy_days = queries.seu_energy(seu, [r for m in seu["meters"] for r in daily.meters[m]],
-                                     first, last)
+    energy = daily.seu_energy(seu)
     problems = {kind: defaultdict(list) for kind in ("energy", "drivers", "meter_flags",
                                                      "driver_flags")}
-    for r in energy_days:
-        if r["energy"] is None or r["completeness"] < ENERGY_COMPLETENESS_MIN:
-            problems["energy"][r["day"]].append(f"energy {100 * r['completeness']:.0f} % metered")
+    for day, share in _short_days(energy, ENERGY_COMPLETENESS_MIN, first):
+        problems["energy"][day].append(f"energy {100 * share:.0f} % metered")
     for spec in specs + ([{"name": weather, "rollup": "mean"}] if weather else []):
         need = SUM_DRIVER_COMPLETENESS_MIN if spec["rollup"] == "sum" else MEAN_DRIVER_COMPLETENESS_MIN
-        for r in daily.drivers[spec["name"]]:
-            if r["value"] is None or r["completeness"] < need:
-                problems["drivers"][r["day"]].append(
-                    f"{spec['name']} {100 * r['completeness']:.0f} % present")
+        for day, share in _short_days(daily.drivers[spec["name"]], need, first):
+            problems["drivers"][day].append(f"{spec['name']} {100 * share:.0f} % present")
     for kind, entries in checked.items():
         for name in entries:
             for day, kinds in _flagged_days(store, kind, name, daily.findings[kind][name], first,
                                             last).items():
                 problems[kind + "_flags"][day].append(
                     f"{name}: {', '.join(kinds)} (data-quality scan)")
-    return Days(first, last, seu, energy_days, {n: daily.drivers[n] for n in names}, problems,
+    return Days(first, last, seu, energy, {n: daily.drivers[n] for n in names}, problems,
                 energy_required)
 
 
-def _group(days: list[date], problems: dict, energy_days: list[dict], driver_days: dict,
+def _short_days(days: rollups.DaySeries, minimum: float, first: date):
+    """(day, completeness) of the days with no value or a completeness below ``minimum``."""
+    short = np.flatnonzero(np.isnan(days.value) | (days.completeness < minimum))
+    for i, share in zip(short.tolist(), days.completeness[short].tolist()):
+        yield first + timedelta(days=i), share
+
+
+def _group(days: list[date], problems: dict, energy: np.ndarray, driver_days: dict,
            specs: list[dict], interval: str, weather: str | None) -> Frame:
-    """Days into model intervals; an interval with any unusable day is left out."""
+    """Days into model intervals; an interval with any unusable day is left out.
+    problems: {day: reasons} of the unusable days; energy and driver_days: arrays
+    over ``days``, NaN where missing."""
+    if interval == "day":  # one day per row: every roll-up rule gives the day's value
+        used = np.array([i for i, day in enumerate(days) if day not in problems], dtype=int)
+        starts = [days[i] for i in used.tolist()]
+        drivers = {spec["name"]: driver_days[spec["name"]][used] for spec in specs}
+        temperature = driver_days[weather][used] if weather else None
+        return Frame(starts, list(starts), energy[used], drivers, temperature,
+                     [(day, ", ".join(problems[day])) for day in days if day in problems],
+                     len(days))
     keys = _interval_keys(days, interval)
     groups = defaultdict(list)
     for i, key in enumerate(keys):
         groups[key].append(i)
-    energy = np.array([np.nan if r["energy"] is None else r["energy"] for r in energy_days])
     starts, ends, rows, excluded = [], [], [], []
     for key, index in groups.items():
-        whole = interval == "day" or (_interval_keys([days[index[0]] - timedelta(days=1)],
-                                                     interval)[0] != key and
-                                      _interval_keys([days[index[-1]] + timedelta(days=1)],
-                                                     interval)[0] != key)
+        whole = (_interval_keys([days[index[0]] - timedelta(days=1)], interval)[0] != key and
+                 _interval_keys([days[index[-1]] + timedelta(days=1)], interval)[0] != key)
         bad = [days[i] for i in index if problems.get(days[i])]
         if not whole:
             excluded.append((key, "the period covers only part of this " + interval))
         elif bad:
-            # A day is its own key; a week or month names its incomplete days.
-            excluded.append((key, "; ".join(
-                ", ".join(problems[d]) if interval == "day" else f"{d}: {', '.join(problems[d])}"
-                for d in bad[:3])))
+            # A week or month names its incomplete days.
+            excluded.append((key, "; ".join(f"{d}: {', '.join(problems[d])}" for d in bad[:3])))
         else:
             starts.append(days[index[0]])
             ends.append(days[index[-1]])
             rows.append(index)
-    if interval == "day":  # one day per row: every roll-up rule gives the day's value
-        first_days = np.array([i[0] for i in rows], dtype=int)
-        drivers = {spec["name"]: driver_days[spec["name"]][first_days] for spec in specs}
-        temperature = driver_days[weather][first_days] if weather else None
-        return Frame(starts, ends, energy[first_days], drivers, temperature, excluded,
-                     len(groups))
     drivers = {spec["name"]: np.array([_combine(driver_days[spec["name"]][i], spec["rollup"])
                                        for i in rows]) for spec in specs}
     return Frame(starts, ends, np.array([energy[i].sum() for i in rows]), drivers,
@@ -733,11 +736,10 @@ def expected(store, equipment: str, source: str, first: date, last: date,
     actual = float(frame.energy.sum())
     deviation = actual - total
     savings_fraction = -deviation / total if total else float("nan")
-    rows = [{"start": a, "end": b, "actual": float(e),
-             "expected": float(p * static["scale"] + static["add"]),
-             "lower": float(lo * static["scale"] + static["add"]),
-             "upper": float(hi * static["scale"] + static["add"])}
-            for a, b, e, p, lo, hi in zip(frame.starts, frame.ends, frame.energy,
+    scale, add = static["scale"], static["add"]
+    rows = [{"start": a, "end": b, "actual": e, "expected": float(p * scale + add),
+             "lower": float(lo * scale + add), "upper": float(hi * scale + add)}
+            for a, b, e, p, lo, hi in zip(frame.starts, frame.ends, frame.energy.tolist(),
                                           prediction.expected, prediction.lower, prediction.upper)]
     grouped = _grouped(ols, X, frame, rows, static["scale"], groups,
                        prediction.t_quantile) if groups else None
@@ -837,7 +839,9 @@ def _group_covariance(ols, X, member: np.ndarray, n_groups: int) -> np.ndarray:
     indicator = np.zeros((n_groups, len(member)))
     indicator[member, np.arange(len(member))] = 1.0
     lag = np.abs(np.subtract.outer(np.arange(len(member)), np.arange(len(member))))
-    noise = indicator @ (rho ** lag if rho > 0 else np.eye(len(member))) @ indicator.T
+    # rho ** |i - j|, each power computed once per lag rather than once per pair.
+    noise = indicator @ ((rho ** np.arange(len(member)))[lag] if rho > 0
+                         else np.eye(len(member))) @ indicator.T
     centred = indicator @ (rows - np.array(ols.driver_means))  # per group: sum of x - mean
     counts = indicator.sum(axis=1)
     parameters = np.outer(counts, counts) / ols.n \

@@ -3,9 +3,11 @@
 Series come from the daily rollup tables (kept current at import), never from
 raw readings, so a year of one SEU is one small query.
 """
+import math
 from collections import defaultdict
 from datetime import date, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 
 from . import catalog, readings, rollups, schema as s
@@ -19,20 +21,20 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _every_day(stored: list[dict], key: str, first: date, last: date) -> list[dict]:
-    """One row per day of the period; days without a stored row are missing (None)."""
-    by_day = {r["day"]: r for r in stored}
-    return [{"day": d, key: by_day[d][key] if d in by_day else None,
-             "completeness": by_day[d]["completeness"] if d in by_day else 0.0}
-            for d in _days(first, last)]
+def _rows(series: rollups.DaySeries, key: str, first: date, last: date) -> list[dict]:
+    """One row per day of the period from a 1-D ``series``; missing days None."""
+    return [{"day": d, key: None if math.isnan(v) else v, "completeness": c}
+            for d, v, c in zip(_days(first, last), series.value.tolist(),
+                               series.completeness.tolist())]
 
 
 def meter_series(store, meter: str, first: date, last: date) -> list[dict]:
     """Daily energy of one meter [native unit] with completeness; NULL days kept."""
     with store.read() as conn:
-        row = catalog.entry_row(conn, "meter", meter)
-        stored = rollups.meter_days(conn, [row["id"]], first, last)
-    return _every_day(stored, "energy", first, last)
+        catalog.entry_row(conn, "meter", meter)  # NotFound, listing the known meters
+        days = _series(conn, s.meter_daily, s.meters, "meter_id", "energy", [meter], first,
+                       last)
+    return _rows(days[meter], "energy", first, last)
 
 
 def seu_series(store, equipment: str, source: str, first: date, last: date,
@@ -42,44 +44,68 @@ def seu_series(store, equipment: str, source: str, first: date, last: date,
     seu: its catalog entry (``catalog.get_seu``), when the caller has it.
     """
     seu = seu or catalog.get_seu(store, equipment, source)
-    if not seu["meters"]:
-        raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
+    _check_metered(seu)
     with store.read() as conn:
-        return seu_energy(seu, meter_rows(conn, seu["meters"], first, last), first, last)
+        daily = Daily(conn, first, last, seu["meters"], [], {})
+    return _rows(daily.seu_energy(seu), "energy", first, last)
 
 
-def meter_rows(conn, meters: list[str], first: date, last: date) -> list[dict]:
-    """Stored daily rows of meters named (``rollups.meter_days``), in one query."""
-    return rollups.meter_days(conn, list(_ids(conn, s.meters, meters).values()), first, last)
-
-
-def seu_energy(seu: dict, rows: list[dict], first: date, last: date) -> list[dict]:
-    """``seu_series`` from the stored rows of the SEU's meters (``meter_rows``)."""
+def _check_metered(seu: dict) -> None:
     if not seu["meters"]:
         raise EnmsError(f"SEU {seu['name']!r} has no meter yet")
-    rows = list(rows)
-    # Meters without a single row in the period still count as missing.
-    for name in seu["meters"]:
-        if not any(r["meter"] == name for r in rows):
-            rows.append({"meter": name, "day": first, "energy": None, "completeness": 0.0})
-    return rollups.sum_meter_days(rows, _days(first, last))
 
 
 class Daily:
-    """The stored daily rows of many meters and drivers over [first, last], and
-    what the data-quality log holds of them (``quality_findings``; ``checked``:
-    {'meter' | 'driver': names}), read at once on an open connection: one query
-    per kind, each series once however many SEUs share it."""
+    """The stored daily values of many meters and drivers over [first, last]
+    (``rollups.stored_days``: NaN where missing), and what the data-quality log
+    holds of them (``quality_findings``; ``checked``: {'meter' | 'driver':
+    names}), read at once on an open connection: one query per kind, each
+    series once however many SEUs share it.
+
+    meters, drivers: {name: ``rollups.DaySeries``} of one series each; an
+    unknown meter has no entry, an unknown driver raises NotFound."""
 
     def __init__(self, conn, first: date, last: date, meters: list[str], drivers: list[str],
                  checked: dict):
         self.first, self.last = first, last
-        self.meters = defaultdict(list)  # name -> stored rows
-        for row in meter_rows(conn, meters, first, last) if meters else []:
-            self.meters[row["meter"]].append(row)
-        self.drivers = driver_days(conn, drivers, first, last)
+        # By name, as the meters of an SEU are added up (``seu_energy``).
+        self.meters = _series(conn, s.meter_daily, s.meters, "meter_id", "energy", meters,
+                              first, last)
+        self.drivers = _driver_series(conn, drivers, first, last)
         self.findings = {kind: quality_findings(conn, kind, names, first, last)
                          for kind, names in checked.items()}
+
+    def seu_energy(self, seu: dict) -> rollups.DaySeries:
+        """Daily energy of an SEU: its meters added up in the order of their names
+        (``rollups.sum_meters``); a day any meter lacks is missing."""
+        _check_metered(seu)
+        parts = [days for name, days in self.meters.items() if name in seu["meters"]]
+        if len(parts) < len(set(seu["meters"])):  # a meter not read: missing every day
+            n_days = (self.last - self.first).days + 1
+            parts.append(rollups.DaySeries(np.full(n_days, np.nan), np.zeros(n_days)))
+        return rollups.sum_meters(rollups.DaySeries(np.array([p.value for p in parts]),
+                                                    np.array([p.completeness for p in parts])))
+
+
+def _series(conn, daily, owners, key_col: str, value_col: str, names: list[str], first: date,
+            last: date) -> dict:
+    """{name: ``rollups.DaySeries``} of the meters or drivers named that exist,
+    in the order of their names (``_ids``), from one query."""
+    _days(first, last)  # EnmsError if the period ends before it starts
+    ids = _ids(conn, owners, names) if names else {}
+    days = rollups.stored_days(conn, daily, key_col, value_col, ids.values(), first, last)
+    return {name: rollups.DaySeries(days.value[i], days.completeness[i])
+            for i, name in enumerate(ids)}
+
+
+def _driver_series(conn, drivers: list[str], first: date, last: date) -> dict:
+    """``_series`` of drivers, {name: ``rollups.DaySeries``} in the order asked;
+    an unknown driver raises NotFound, listing the known ones."""
+    found = _series(conn, s.driver_daily, s.drivers, "driver_id", "value", drivers, first, last)
+    for name in drivers:
+        if name not in found:
+            catalog.entry_row(conn, "driver", name)  # NotFound, listing the known drivers
+    return {name: found[name] for name in drivers}
 
 
 def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
@@ -90,19 +116,8 @@ def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
 def drivers_series(store, drivers: list[str], first: date, last: date) -> dict[str, list[dict]]:
     """``driver_series`` of several drivers in one query: {name: daily rows}."""
     with store.read() as conn:
-        return driver_days(conn, drivers, first, last)
-
-
-def driver_days(conn, drivers: list[str], first: date, last: date) -> dict[str, list[dict]]:
-    """``drivers_series`` on an open connection."""
-    ids = _ids(conn, s.drivers, drivers)
-    for name in drivers:
-        if name not in ids:
-            catalog.entry_row(conn, "driver", name)  # NotFound, listing the known drivers
-    stored = defaultdict(list)
-    for row in rollups.driver_days(conn, ids.values(), first, last):
-        stored[row["driver"]].append(row)
-    return {name: _every_day(stored[name], "value", first, last) for name in drivers}
+        found = _driver_series(conn, drivers, first, last)
+    return {name: _rows(days, "value", first, last) for name, days in found.items()}
 
 
 def quality_logs(conn, kind: str, names: list[str], first: date, last: date) -> dict:
@@ -150,9 +165,10 @@ def _log_ids(conn, kind: str, names) -> dict[int, str]:
 
 
 def _ids(conn, table, names) -> dict[str, int]:
-    """{name: id} of the catalog rows named (unknown names left out)."""
+    """{name: id} of the catalog rows named (unknown names left out), in the
+    database's order of the names."""
     return dict(conn.execute(sa.select(table.c.name, table.c.id).where(
-        table.c.name.in_(list(names)))).all())
+        table.c.name.in_(list(names))).order_by(table.c.name)).all())
 
 
 def monthly(series: list[dict], key: str, rule: str = "sum") -> list[dict]:

@@ -13,8 +13,9 @@ daily mean outdoor air temperature (DESIGN rule 6):
 HDD = max(0, base - Tmean), CDD = max(0, Tmean - base).
 """
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -264,54 +265,59 @@ def refresh_degree_days(conn, child, first: date, last: date) -> int:
 
 # --- reading the rollups -----------------------------------------------------
 
-def _stored_days(conn, daily, owners, key_col: str, value_col: str, label: str, ids, first,
-                 last) -> list[dict]:
-    result = conn.execute(
+class DaySeries(NamedTuple):
+    """Daily values of one or more series over consecutive days, as arrays.
+
+    value: per day [the series' unit]; NaN where nothing was received (missing,
+    never 0). completeness: covered_s / day_s rounded to 6 decimals, 0 where the
+    day has no stored row."""
+    value: np.ndarray
+    completeness: np.ndarray
+
+
+def stored_days(conn, daily, key_col: str, value_col: str, ids, first: date,
+                last: date) -> DaySeries:
+    """The stored daily rows of ``ids`` (meters or drivers) over every day first..last
+    in one query, as arrays of shape (len(ids), days) in the order of ``ids``."""
+    ids = list(ids)
+    n_days = (last - first).days + 1
+    value = np.full((len(ids), n_days), np.nan)
+    completeness = np.zeros((len(ids), n_days))
+    if not ids:
+        return DaySeries(value, completeness)
+    rows = conn.execute(
         sa.select(daily.c[key_col], daily.c.day, daily.c[value_col], daily.c.covered_s,
-                  daily.c.day_s, daily.c.samples, owners.c.name)
-        .join(owners, owners.c.id == daily.c[key_col])
-        .where(daily.c[key_col].in_(list(ids)), daily.c.day >= first, daily.c.day <= last)
-        .order_by(owners.c.name, daily.c.day))
-    # Built from plain tuples: an answer reads a year of days per series.
-    return [{key_col: key, "day": day, value_col: value, "covered_s": covered, "day_s": day_s,
-             "samples": samples, label: name,
-             "completeness": round(covered / day_s, 6) if day_s else 0.0}
-            for key, day, value, covered, day_s, samples, name in result]
+                  daily.c.day_s)
+        .where(daily.c[key_col].in_(ids), daily.c.day >= first, daily.c.day <= last)).all()
+    if rows:
+        keys, days, values, covered_s, day_s = zip(*rows)
+        position = {key: i for i, key in enumerate(ids)}
+        offset = {first + timedelta(days=i): i for i in range(n_days)}
+        at = ([position[k] for k in keys], [offset[d] for d in days])
+        value[at] = np.array(values, dtype=float)  # NULL -> NaN
+        covered_s, day_s = np.array(covered_s, dtype=float), np.array(day_s, dtype=float)
+        completeness[at] = _rounded(np.divide(covered_s, day_s, out=np.zeros_like(covered_s),
+                                              where=day_s > 0))
+    return DaySeries(value, completeness)
 
 
-def meter_days(conn, meter_ids, first: date, last: date) -> list[dict]:
-    """Stored daily rows of meters: day, energy (NULL if nothing), completeness."""
-    return _stored_days(conn, s.meter_daily, s.meters, "meter_id", "energy", "meter", meter_ids,
-                        first, last)
+def _rounded(x: np.ndarray) -> np.ndarray:
+    """``round(v, 6)`` of each value, as Python rounds it: numpy's multiply-and-rint
+    differs only where x * 1e6 lies within rounding error of a half, redone here."""
+    out = np.round(x, 6)
+    tie = np.flatnonzero(np.abs(x * 1e6 % 1 - 0.5) < 1e-6)
+    out[tie] = [round(float(v), 6) for v in x[tie]]
+    return out
 
 
-def driver_days(conn, driver_ids, first: date, last: date) -> list[dict]:
-    """Stored daily rows of drivers: day, value (NULL if nothing), completeness."""
-    return _stored_days(conn, s.driver_daily, s.drivers, "driver_id", "value", "driver",
-                        driver_ids, first, last)
-
-
-def sum_meter_days(rows: list[dict], days: list[date]) -> list[dict]:
-    """Combine several meters' days (an SEU with more than one meter).
+def sum_meters(days: DaySeries) -> DaySeries:
+    """Combine several meters' days (an SEU with more than one meter), in the
+    order given.
 
     A day's energy is the sum over meters; its completeness is the lowest of
-    the meters', and a day any meter lacks entirely has no energy (NULL).
+    the meters', and a day any meter lacks has no energy (NaN), never a part.
     """
-    by_day = defaultdict(list)
-    meters = {r["meter"] for r in rows}
-    for r in rows:
-        by_day[r["day"]].append(r)
-    result = []
-    for day in days:
-        parts = by_day.get(day)
-        if not parts:  # no meter has the day
-            result.append({"day": day, "energy": None, "completeness": 0.0})
-            continue
-        every = len(parts) == len(meters)
-        complete = every and all(p["energy"] is not None for p in parts)
-        result.append({
-            "day": day,
-            "energy": sum(p["energy"] for p in parts) if complete else None,
-            "completeness": min(p["completeness"] for p in parts) if every else 0.0,
-        })
-    return result
+    energy = days.value[0].copy()
+    for meter in days.value[1:]:   # one meter after another, as a running sum adds them
+        energy += meter
+    return DaySeries(energy, days.completeness.min(axis=0))
