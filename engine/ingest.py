@@ -232,8 +232,9 @@ def _local_to_utc(local, tz, errors, aware, texts) -> np.ndarray:
     return np.where(aware, local, local - chosen)
 
 
-def _parse_numbers(texts: list[str], column: str, errors: dict) -> np.ndarray:
-    """Floats from text; empty cells are missing (NaN), never 0."""
+def parse_numbers(texts: list[str], column: str, errors: dict) -> np.ndarray:
+    """Floats from text cells; empty cells are missing (NaN), never 0. A cell
+    that is not a finite number is an error in ``errors`` (row -> reason)."""
     values = np.full(len(texts), np.nan)
     for i, text in enumerate(texts):
         text = text.strip()
@@ -256,7 +257,7 @@ def _durations(keys, ts, natural_s, explicit_s, declared_s: dict, ok) -> tuple[n
     """Interval length of each row [s], and errors for rows where none can be told."""
     duration = np.where(explicit_s > 0, explicit_s, natural_s).astype(np.int64)
     errors = {}
-    for key in np.unique(keys[ok]):
+    for key in np.unique(keys[ok & (duration <= 0)]):
         rows = np.flatnonzero(ok & (keys == key))
         need = rows[duration[rows] <= 0]
         if len(need) == 0:
@@ -278,14 +279,13 @@ def _durations(keys, ts, natural_s, explicit_s, declared_s: dict, ok) -> tuple[n
 
 def _overlaps(keys, ts, duration, ok) -> dict:
     """Rows that overlap the previous reading of the same key in the file."""
-    errors = {}
     index = np.flatnonzero(ok)
     order = index[np.lexsort((ts[index], keys[index]))]
-    for prev, cur in zip(order, order[1:]):
-        if keys[prev] == keys[cur] and ts[prev] + duration[prev] > ts[cur] and ts[prev] != ts[cur]:
-            errors[int(cur)] = (f"overlaps the reading at line {{line:{prev}}} "
-                                "(two resolutions for the same time would count energy twice)")
-    return errors
+    prev, cur = order[:-1], order[1:]
+    hit = (keys[prev] == keys[cur]) & (ts[prev] + duration[prev] > ts[cur]) & (ts[prev] != ts[cur])
+    return {int(c): (f"overlaps the reading at line {{line:{int(p)}}} "
+                     "(two resolutions for the same time would count energy twice)")
+            for p, c in zip(prev[hit], cur[hit])}
 
 
 def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dict, int]:
@@ -501,11 +501,15 @@ def _column(rows, index) -> list[str]:
     return [r[index] if index < len(r) else "" for r in rows]
 
 
-def _explicit_durations(header, rows, errors: dict) -> np.ndarray:
-    """The duration_s column [s] where given, 0 where the interval is to be inferred."""
+def _duration_column(header, rows, errors: dict) -> np.ndarray:
+    """The duration_s column [s], NaN where it is empty or absent."""
     if "duration_s" not in header:
-        return np.zeros(len(rows), dtype=np.int64)
-    seconds = _parse_numbers(_column(rows, header.index("duration_s")), "duration_s", errors)
+        return np.full(len(rows), np.nan)
+    return parse_numbers(_column(rows, header.index("duration_s")), "duration_s", errors)
+
+
+def _explicit_durations(seconds: np.ndarray, errors: dict) -> np.ndarray:
+    """Given interval lengths [s] as integers, 0 where the interval is to be inferred (NaN)."""
     _merge(errors, {i: "duration_s must be > 0"
                     for i in np.flatnonzero(~np.isnan(seconds) & (seconds <= 0))})
     return np.where(np.isnan(seconds) | (seconds <= 0), 0, seconds).astype(np.int64)
@@ -563,28 +567,48 @@ def check_reading_rows(conn, src: dict, header: list[str], rows: list[list[str]]
     The rules of a CSV row (module docstring): known meter, parseable time in
     its site's zone, numbers, a length for every interval, no negative
     energy, no overlap with the file's other rows or stored readings. Reasons
-    go into ``errors`` (row index -> text; '{line:K}' names row K). Also used
-    by live ingest (``engine.stream``), one message a row.
+    go into ``errors`` (row index -> text; '{line:K}' names row K).
 
     Returns (the good rows as a batch, their row indices, identical repeats dropped).
     """
-    n = len(rows)
+    number_errors = {}
+    values = {c["name"]: parse_numbers(_column(rows, header.index(c["name"])), c["name"],
+                                       number_errors)
+              for c in src["columns"] if c["name"] in header}
+    duration_s = _duration_column(header, rows, number_errors)
+    return check_readings(conn, src, _column(rows, header.index("meter")),
+                          _column(rows, _time_column("rows", header)), values, duration_s,
+                          errors, number_errors, counter=counter, label=label, notes=notes,
+                          lines=lines)
+
+
+def check_readings(conn, src: dict, meter_names: list[str], times: list[str], values: dict,
+                   duration_s: np.ndarray, errors: dict, number_errors: dict, *,
+                   counter: bool = False, label: str = "start", notes: list | None = None,
+                   lines=None) -> tuple[readings.Batch, np.ndarray, int]:
+    """Validate readings of one energy source given column by column: the
+    rules of a CSV row, for ``check_reading_rows`` and for live ingest
+    (``engine.stream``, which reads numbers from JSON without text).
+
+    meter_names, times: one text per row (times as in a CSV file). values:
+    column -> float array [native unit], NaN where missing. duration_s: the
+    given interval lengths [s], NaN where not given. number_errors: reasons
+    of cells that were not numbers (row -> text), ranked after the meter and
+    time of a row, as in a CSV file. The rest as for ``check_reading_rows``.
+    """
+    n = len(times)
     notes = [] if notes is None else notes
     lines = list(range(1, n + 1)) if lines is None else lines
     energy, source = src["energy_column"], src["name"]
-    time_i = _time_column("rows", header)
     meter_rows = conn.execute(sa.select(s.meters).where(
         s.meters.c.source_id == src["id"])).mappings().all()
-    meter_names = _column(rows, header.index("meter"))
     meter_ids, unknown_meter = _lookup(conn, s.meters, meter_names, f"{source} meter",
                                        s.meters.c.source_id == src["id"])
     _merge(errors, {i: unknown_meter[meter_names[i]] for i in np.flatnonzero(meter_ids < 0)})
-    times = _parse_times_by_zone(conn, _column(rows, time_i), meter_ids)
+    times = _parse_times_by_zone(conn, times, meter_ids)
     _merge(errors, times.errors)
-    values = {c["name"]: _parse_numbers(_column(rows, header.index(c["name"])),
-                                        c["name"], errors)
-              for c in src["columns"] if c["name"] in header}
-    explicit = _explicit_durations(header, rows, errors)
+    _merge(errors, number_errors)
+    explicit = _explicit_durations(duration_s, errors)
     if not counter:
         _merge(errors, {i: f"{energy}: negative interval energy {values[energy][i]:g}"
                         for i in np.flatnonzero(values[energy] < 0)})
@@ -699,19 +723,19 @@ def check_driver_rows(conn, header: list[str], rows: list[list[str]], errors: di
     measured = s.drivers.c.kind == "measured"
     times = _parse_times(_column(rows, time_i), tz)
     _merge(errors, times.errors)
-    explicit = _explicit_durations(header, rows, errors)
+    explicit = _explicit_durations(_duration_column(header, rows, errors), errors)
     if "driver" in header and "value" in header:
         names = _column(rows, header.index("driver"))
         ids, unknown = _lookup(conn, s.drivers, names, "measured driver", measured)
         _merge(errors, {i: unknown[names[i]] for i in np.flatnonzero(ids < 0)})
-        value = _parse_numbers(_column(rows, header.index("value")), "value", errors)
+        value = parse_numbers(_column(rows, header.index("value")), "value", errors)
         row_of = np.arange(n)
     else:
         wide = [h for h in header if h not in (header[time_i], "duration_s")]
         known, unknown = _lookup(conn, s.drivers, wide, "measured driver", measured)
         if (known < 0).any():
             raise EnmsError(f"{where}, line 1: " + "; ".join(unknown.values()))
-        parsed = [_parse_numbers(_column(rows, header.index(h)), h, errors) for h in wide]
+        parsed = [parse_numbers(_column(rows, header.index(h)), h, errors) for h in wide]
         ids = np.repeat(known, n)
         value = np.concatenate(parsed) if parsed else np.array([])
         row_of = np.tile(np.arange(n), len(wide))

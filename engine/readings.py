@@ -4,10 +4,10 @@ Each energy source has a table ``<source>_readings`` keyed by (meter_id, ts)
 with ``duration_s``, ``counter_end`` (the register value at the end of the
 interval, for counter meters) and the columns the source declares. On
 PostgreSQL the table is partitioned by month of ``ts`` and loaded with binary
-COPY through a staging table; on SQLite rows go in with executemany. Either
-way ``INSERT ... ON CONFLICT DO NOTHING`` makes a reload of the same rows a
-no-op, and a row that repeats a stored (meter, ts) with another value is
-reported, never silently replaced.
+COPY (through a staging table when rows of the span are stored); on SQLite
+rows go in with executemany. Either way ``INSERT ... ON CONFLICT DO NOTHING``
+makes a reload of the same rows a no-op, and a row that repeats a stored
+(meter, ts) with another value is reported, never silently replaced.
 """
 from dataclasses import dataclass
 
@@ -186,36 +186,42 @@ _COPY_TRAILER = b"\xff\xff"
 
 
 def _copy(cursor, table_name, columns, names, types, progress) -> None:
-    """Binary COPY: rows without NULLs packed by numpy, the rest row by row."""
+    """Binary COPY, packed by numpy. Rows are grouped by which of their cells
+    are NULL (NaN): in the binary format a NULL cell is a length of -1 with
+    no value, so each group is one fixed-width record array."""
     total = len(columns[0][1])
-    has_null = np.zeros(total, dtype=bool)
-    for _, array in columns:
+    nulls = np.zeros((total, len(columns)), dtype=bool)
+    for j, (_, array) in enumerate(columns):
         if array.dtype.kind == "f":
-            has_null |= np.isnan(array)
-    dtype = [("fields", ">i2")]
-    for i, pg_type in enumerate(types):
-        dtype += [(f"len{i}", ">i4"), (f"val{i}", _BINARY_TYPES[pg_type])]
+            nulls[:, j] = np.isnan(array)
+    patterns, group = np.unique(nulls, axis=0, return_inverse=True)
+    group = group.ravel()
     sql = f"COPY {table_name} ({names}) FROM STDIN (FORMAT BINARY)"
+    done = 0
     with cursor.copy(sql) as copy:
         copy.write(_COPY_HEADER)
-        for start in range(0, total, CHUNK_ROWS * 4):
-            part = slice(start, start + CHUNK_ROWS * 4)
-            rows = np.flatnonzero(~has_null[part]) + start
-            packed = np.empty(len(rows), dtype=dtype)
-            packed["fields"] = len(columns)
-            for i, (pg_type, (_, array)) in enumerate(zip(types, columns)):
-                packed[f"len{i}"] = int(_BINARY_TYPES[pg_type][-1])
-                packed[f"val{i}"] = array[rows]
-            copy.write(packed.tobytes())
-            if progress:
-                progress(min(start + CHUNK_ROWS * 4, total))
+        for g, pattern in enumerate(patterns):
+            dtype = [("fields", ">i2")]
+            for i, pg_type in enumerate(types):
+                dtype.append((f"len{i}", ">i4"))
+                if not pattern[i]:
+                    dtype.append((f"val{i}", _BINARY_TYPES[pg_type]))
+            rows_of_group = np.flatnonzero(group == g)
+            for start in range(0, len(rows_of_group), CHUNK_ROWS * 4):
+                rows = rows_of_group[start:start + CHUNK_ROWS * 4]
+                packed = np.empty(len(rows), dtype=dtype)
+                packed["fields"] = len(columns)
+                for i, (pg_type, (_, array)) in enumerate(zip(types, columns)):
+                    if pattern[i]:
+                        packed[f"len{i}"] = -1
+                    else:
+                        packed[f"len{i}"] = int(_BINARY_TYPES[pg_type][-1])
+                        packed[f"val{i}"] = array[rows]
+                copy.write(packed.tobytes())
+                done += len(rows)
+                if progress:
+                    progress(done)
         copy.write(_COPY_TRAILER)
-    if has_null.any():
-        with cursor.copy(sql) as copy:
-            copy.set_types(types)
-            index = np.flatnonzero(has_null)
-            for row in _as_python_rows([(n, a[index]) for n, a in columns], 0, len(index)):
-                copy.write_row(row)
 
 
 def _fetch(conn, query, dtype) -> np.ndarray:

@@ -19,22 +19,24 @@ payload key holds which column, a scale factor to the native unit, and the
 timestamp format (``load_mapping``).
 
 Every reading is validated exactly like a row of a CSV file
-(``ingest.check_reading_rows`` / ``ingest.check_driver_rows``) and written by
+(``ingest.check_readings`` / ``ingest.check_driver_rows``) and written by
 the same load path (``ingest.load_readings`` / ``load_driver_values``): a
 redelivered message is a duplicate, never counted twice, so at-least-once
-delivery is safe. Nothing here speaks MQTT; engine/cli/listen.py does.
+delivery is safe. A batch is handled column by column: the JSON numbers of
+all its messages become one float array per column, never text cells and
+back. Nothing here speaks MQTT; engine/cli/listen.py does.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+import orjson
 import sqlalchemy as sa
 
 from . import catalog, ingest, schema as s
@@ -168,21 +170,38 @@ def _route(entry: dict, where: str) -> Route:
                  ts_format, entry.get("duration", "duration_s"), duration_s)
 
 
-# --- messages to rows ---------------------------------------------------------------
+# --- messages to columns -------------------------------------------------------------
 
 @dataclass
-class Reading:
-    """One reading of a message, as the text cells of a CSV row.
+class Readings:
+    """The readings of one message, column by column (no object per reading).
 
-    cells: column -> text (``timestamp``, ``duration_s`` and the values).
+    times: each reading's start as ISO 8601 text (as in a CSV cell).
+    duration_s, values[column]: the JSON values, one per reading (None where
+    null or left out). scale: column -> factor to the native unit. absent:
+    column -> bool per reading, True where the reading leaves the column
+    out; only for messages whose readings do not all carry the same keys.
     """
     kind: str
     name: str
     site: str | None
-    cells: dict
+    times: list
+    duration_s: list
+    values: dict
+    scale: dict = field(default_factory=dict)
+    absent: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.times)
+
+    def column(self, name: str) -> list:
+        """The JSON values of a column, or of ``duration_s``; None where not given."""
+        if name == "duration_s":
+            return self.duration_s
+        return self.values.get(name, [None] * len(self))
 
 
-def parse_message(topic: str, payload: bytes, routes=DEFAULT_ROUTES) -> list[Reading]:
+def parse_message(topic: str, payload: bytes, routes=DEFAULT_ROUTES) -> Readings:
     """The readings of one message; MessageError says what is wrong with it."""
     for route in routes:
         got = route.match(topic)
@@ -191,8 +210,8 @@ def parse_message(topic: str, payload: bytes, routes=DEFAULT_ROUTES) -> list[Rea
     else:
         raise MessageError(f"topic {topic!r} matches no route")
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
         raise MessageError(f"payload is not JSON ({exc})") from None
     items = body if isinstance(body, list) else [body]
     if not items or not all(isinstance(item, dict) for item in items):
@@ -200,31 +219,71 @@ def parse_message(topic: str, payload: bytes, routes=DEFAULT_ROUTES) -> list[Rea
     name = route.name or got.get(route.kind)
     if not name:
         raise MessageError(f"topic {topic!r}: no {route.kind} name")
-    return [Reading(route.kind, name, got.get("site"), _cells(route, item, i, len(items)))
-            for i, item in enumerate(items)]
-
-
-def _cells(route: Route, item: dict, index: int, count: int) -> dict:
-    where = f"reading {index + 1} of {count}: " if count > 1 else ""
-    if route.ts_key not in item:
-        raise MessageError(f"{where}no {route.ts_key!r} (the interval's start time)")
-    cells = {"timestamp": _timestamp(item[route.ts_key], route.ts_format, where)}
-    duration = item.get(route.duration_key, route.duration_s)
-    if duration is not None:
-        cells["duration_s"] = _text(duration)
+    first = items[0].keys()
+    uniform = all(item.keys() == first for item in items)
+    # Payload key -> column, for the keys that carry values.
     skip = {route.ts_key, route.duration_key}
-    for key, value in item.items():
-        if key in skip:
-            continue
-        column = route.fields.get(key) if route.fields else key
-        if column is None:
-            continue  # a mapped route takes only the keys it names
-        factor = route.scale.get(column, 1.0)
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        cells[column] = _text(value * factor if is_number else value)
-    if len(cells) == 1 + ("duration_s" in cells):
-        raise MessageError(f"{where}no values (keys: {', '.join(sorted(item)) or 'none'})")
-    return cells
+    keys = first if uniform else dict.fromkeys(key for item in items for key in item)
+    columns = {key: route.fields.get(key) if route.fields else key for key in keys
+               if key not in skip}
+    columns = {key: column for key, column in columns.items() if column is not None}
+    for index, item in enumerate(items[:1] if uniform else items):
+        where = f"reading {index + 1} of {len(items)}: " if len(items) > 1 else ""
+        if route.ts_key not in item:
+            raise MessageError(f"{where}no {route.ts_key!r} (the interval's start time)")
+        if not any(key in columns for key in item):
+            raise MessageError(f"{where}no values (keys: {', '.join(sorted(item)) or 'none'})")
+    times = _times(route, [item[route.ts_key] for item in items])
+    duration_s = [item.get(route.duration_key, route.duration_s) for item in items]
+    values = {column: [item.get(key) for item in items] for key, column in columns.items()}
+    absent = {} if uniform else {column: np.array([key not in item for item in items])
+                                 for key, column in columns.items()}
+    return Readings(route.kind, name, got.get("site"), times, duration_s, values,
+                    {c: f for c, f in route.scale.items() if c in values}, absent)
+
+
+_EPOCH_RANGE_S = (-62135596800, 253402300800)   # years 1 to 9999, as ISO 8601 text takes
+
+
+def _times(route: Route, values: list) -> list[str]:
+    """The start times as ISO 8601 text: as sent, or from epoch numbers."""
+    def where(index: int) -> str:
+        return f"reading {index + 1} of {len(values)}: " if len(values) > 1 else ""
+
+    if route.ts_format == "iso":
+        if set(map(type, values)) != {str}:
+            i = next(i for i, v in enumerate(values) if not isinstance(v, str))
+            raise MessageError(f"{where(i)}time {values[i]!r} is not ISO 8601 text")
+        return values
+    numbers = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in values]
+    seconds = np.array([v if ok else np.nan for v, ok in zip(values, numbers)], dtype=float)
+    if route.ts_format == "epoch_ms":
+        seconds /= 1000
+    if not np.isfinite(seconds).all():
+        i = int(np.flatnonzero(~np.isfinite(seconds))[0])
+        raise MessageError(f"{where(i)}time {values[i]!r} is not a number ({route.ts_format})")
+    outside = (seconds < _EPOCH_RANGE_S[0]) | (seconds >= _EPOCH_RANGE_S[1])
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise MessageError(f"{where(i)}time {values[i]!r} is out of range ({route.ts_format})")
+    utc = np.floor(seconds).astype(np.int64).astype("datetime64[s]")
+    return [f"{t}Z" for t in np.datetime_as_string(utc)]
+
+
+def _numbers(values: list, column: str, errors: dict) -> np.ndarray:
+    """JSON values as floats, NaN for null (missing is not zero). Anything
+    but a number is read as the text of a CSV cell: numeric text counts, the
+    rest is an error in ``errors`` (row -> reason)."""
+    if set(map(type, values)) <= {float, int, type(None)}:
+        try:
+            numbers = np.array(values, dtype=float)
+        except OverflowError:   # an integer beyond a float
+            pass
+        else:
+            for i in np.flatnonzero(np.isinf(numbers)).tolist():
+                errors.setdefault(i, f"{column}: not a number: {values[i]!r}")
+            return np.where(np.isinf(numbers), np.nan, numbers)
+    return ingest.parse_numbers([_text(v) for v in values], column, errors)
 
 
 def _text(value) -> str:
@@ -235,18 +294,15 @@ def _text(value) -> str:
         else str(value)
 
 
-def _timestamp(value, ts_format: str, where: str) -> str:
-    if ts_format == "iso":
-        if not isinstance(value, str):
-            raise MessageError(f"{where}time {value!r} is not ISO 8601 text")
-        return value
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise MessageError(f"{where}time {value!r} is not a number ({ts_format})")
-    seconds = value / 1000 if ts_format == "epoch_ms" else value
-    try:
-        return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
-    except (OverflowError, OSError, ValueError):
-        raise MessageError(f"{where}time {value!r} is out of range ({ts_format})") from None
+def _column(items: list, column: str, errors: dict) -> np.ndarray:
+    """One column of (message index, Readings) pairs as floats in the native
+    unit (the route's scale applied), NaN where missing."""
+    values = [v for _, r in items for v in r.column(column)]
+    numbers = _numbers(values, column, errors)
+    factors = [r.scale.get(column, 1.0) for _, r in items]
+    if any(f != 1.0 for f in factors):
+        numbers *= np.repeat(factors, [len(r) for _, r in items])
+    return numbers
 
 
 # --- writing a batch ------------------------------------------------------------------
@@ -266,11 +322,11 @@ class Written:
     loaded: dict = field(default_factory=dict)
 
 
-def write(conn, readings: list[tuple[int, Reading]]) -> Written:
-    """Validate and write (message index, reading) pairs in the caller's transaction."""
+def write(conn, messages: list[tuple[int, Readings]]) -> Written:
+    """Validate and write (message index, readings) pairs in the caller's transaction."""
     out = Written()
-    meters = [(i, r) for i, r in readings if r.kind == "meter"]
-    drivers = [(i, r) for i, r in readings if r.kind == "driver"]
+    meters = [(i, r) for i, r in messages if r.kind == "meter"]
+    drivers = [(i, r) for i, r in messages if r.kind == "driver"]
     if meters:
         _write_meters(conn, meters, out)
     if drivers:
@@ -299,60 +355,81 @@ def _meter_sources(conn, names) -> dict:
     return out
 
 
+def _carries(r: Readings, column: str, k: int) -> bool:
+    """Whether reading ``k`` of a message gives ``column`` (null counts as given)."""
+    return column in r.values and not (column in r.absent and r.absent[column][k])
+
+
 def _write_meters(conn, meters, out: Written) -> None:
-    known = _meter_sources(conn, [r.name for _, r in meters])
+    known = _meter_sources(conn, {r.name for _, r in meters})
     by_source = {}
     for i, r in meters:
         if r.name not in known:
-            out.rejected.append((i, f"unknown meter {r.name!r}"))
+            out.rejected += [(i, f"unknown meter {r.name!r}")] * len(r)
             continue
         src, site = known[r.name]
         if r.site is not None and r.site != site:
-            out.rejected.append((i, f"meter {r.name!r} belongs to site {site!r}, not {r.site!r}"))
-            continue
-        declared = {c["name"] for c in src["columns"]}
-        extra = sorted(set(r.cells) - declared - {"timestamp", "duration_s"})
-        if extra:
-            out.rejected.append((i, f"column(s) {', '.join(extra)} not declared by energy "
-                                    f"source {src['name']!r} (its columns: "
-                                    f"{', '.join(sorted(declared))})"))
-            continue
-        if src["energy_column"] not in r.cells:
-            out.rejected.append((i, f"no {src['energy_column']!r} (the energy of source "
-                                    f"{src['name']!r})"))
+            out.rejected += [(i, f"meter {r.name!r} belongs to site {site!r}, "
+                                 f"not {r.site!r}")] * len(r)
             continue
         by_source.setdefault(src["id"], (src, []))[1].append((i, r))
     for src, items in by_source.values():
-        columns = [c["name"] for c in src["columns"]]
-        header = ["timestamp", "meter", "duration_s", *columns]
-        rows = [[r.cells["timestamp"], r.name, r.cells.get("duration_s", ""),
-                 *[r.cells.get(c, "") for c in columns]] for _, r in items]
-        errors = {}
-        batch, kept, repeats = ingest.check_reading_rows(conn, src, header, rows, errors)
-        inserted, conflicts = ingest.load_readings(conn, src, batch)
-        for j in conflicts:
-            errors.setdefault(int(kept[j]), "a different value is already stored for this time")
-        _settle(out, items, errors, inserted, len(batch) - inserted - len(conflicts) + repeats)
-        energy = batch.values[src["energy_column"]]
-        out.loaded[src["name"]] = (batch.meter_id, batch.ts, batch.duration_s, energy)
+        _write_source(conn, src, items, out)
 
 
-DRIVER_FIELDS = {"timestamp", "duration_s", "value"}
+def _write_source(conn, src: dict, items: list, out: Written) -> None:
+    """The readings of one energy source's meters, validated as CSV rows and loaded."""
+    declared = {c["name"] for c in src["columns"]}
+    energy = src["energy_column"]
+    errors, offset = {}, 0
+    for _, r in items:
+        extra = sorted(set(r.values) - declared)
+        if extra or energy not in r.values or energy in r.absent:
+            for k in range(len(r)):
+                given = [c for c in extra if _carries(r, c, k)]
+                if given:
+                    errors[offset + k] = (f"column(s) {', '.join(given)} not declared by energy "
+                                          f"source {src['name']!r} (its columns: "
+                                          f"{', '.join(sorted(declared))})")
+                elif not _carries(r, energy, k):
+                    errors[offset + k] = (f"no {energy!r} (the energy of source "
+                                          f"{src['name']!r})")
+        offset += len(r)
+    number_errors = {}
+    values = {c["name"]: _column(items, c["name"], number_errors) for c in src["columns"]}
+    duration_s = _column(items, "duration_s", number_errors)
+    names = [r.name for _, r in items for _ in range(len(r))]
+    times = [t for _, r in items for t in r.times]
+    batch, kept, repeats = ingest.check_readings(conn, src, names, times, values, duration_s,
+                                                 errors, number_errors)
+    inserted, conflicts = ingest.load_readings(conn, src, batch)
+    for j in conflicts:
+        errors.setdefault(int(kept[j]), "a different value is already stored for this time")
+    _settle(out, items, errors, inserted, len(batch) - inserted - len(conflicts) + repeats)
+    out.loaded[src["name"]] = (batch.meter_id, batch.ts, batch.duration_s, batch.values[energy])
 
 
 def _write_drivers(conn, drivers, out: Written) -> None:
+    """Driver values (a few a minute, not worth columns of their own): as CSV
+    rows ``timestamp,driver,value,duration_s`` through the CSV validation."""
+    errors, offset = {}, 0
+    for _, r in drivers:
+        extra = sorted(set(r.values) - {"value"})
+        for k in range(len(r)) if extra else ():
+            given = [c for c in extra if _carries(r, c, k)]
+            if given:
+                errors[offset + k] = (f"field(s) {', '.join(given)} are not a driver's "
+                                      "(a driver message carries 'value')")
+        offset += len(r)
+    value = _column(drivers, "value", errors)
+    duration_s = _column(drivers, "duration_s", errors)
+    for k in np.flatnonzero(np.isnan(value)).tolist():
+        # A CSV's empty cell is skipped; a message with nothing in it is worth a line.
+        errors.setdefault(k, "no 'value' (null or left out: a missing value is not stored)")
     header = ["timestamp", "driver", "value", "duration_s"]
-    rows = [[r.cells["timestamp"], r.name, r.cells.get("value", ""), r.cells.get("duration_s", "")]
-            for _, r in drivers]
-    errors = {}
-    for i, (_, r) in enumerate(drivers):
-        extra = sorted(set(r.cells) - DRIVER_FIELDS)
-        if extra:
-            errors[i] = (f"field(s) {', '.join(extra)} are not a driver's "
-                         "(a driver message carries 'value')")
-        elif not r.cells.get("value"):
-            # A CSV's empty cell is skipped; a message with nothing in it is worth a line.
-            errors[i] = "no 'value' (null or left out: a missing value is not stored)"
+    rows = [[t, r.name] for _, r in drivers for t in r.times]
+    for row, v, d in zip(rows, value.tolist(), duration_s.tolist()):
+        row += ["" if math.isnan(v) else repr(v), "" if math.isnan(d) else repr(d)]
     good = ingest.check_driver_rows(conn, header, rows, errors, where="driver messages")
     inserted, conflicts = ingest.load_driver_values(conn, good.driver_id, good.ts,
                                                     good.duration_s, good.value)
@@ -363,10 +440,12 @@ def _write_drivers(conn, drivers, out: Written) -> None:
 
 
 def _settle(out: Written, items, errors: dict, inserted: int, duplicate: int) -> None:
-    labels = [f"message {i + 1}" for i, _ in items]
+    """Count a batch's readings; errors: reading (in message order) -> reason."""
+    message = [i for i, r in items for _ in range(len(r))]
+    labels = [f"message {i + 1}" for i in message]
     out.inserted += inserted
     out.duplicate += duplicate
-    out.rejected += [(items[k][0], ingest.resolve_lines(reason, labels))
+    out.rejected += [(message[k], ingest.resolve_lines(reason, labels))
                      for k, reason in sorted(errors.items())]
 
 
@@ -380,6 +459,17 @@ class Message:
     payload: bytes
     received_s: float
     token: object = None
+    parsed: Readings | MessageError | None = None
+
+    def parse(self, routes) -> Readings | MessageError:
+        """The message's readings, or what is wrong with it; parsed once (a
+        listener parses on arrival, while the previous batch is written)."""
+        if self.parsed is None:
+            try:
+                self.parsed = parse_message(self.topic, self.payload, routes)
+            except MessageError as exc:
+                self.parsed = exc
+        return self.parsed
 
 
 class Batcher:
@@ -451,10 +541,11 @@ def flush(store, messages: list[Message], routes, stats: Stats, monitor=None,
     """
     parsed, malformed = [], []
     for i, message in enumerate(messages):
-        try:
-            parsed += [(i, r) for r in parse_message(message.topic, message.payload, routes)]
-        except MessageError as exc:
-            malformed.append((i, str(exc)))
+        got = message.parse(routes)
+        if isinstance(got, MessageError):
+            malformed.append((i, str(got)))
+        else:
+            parsed.append((i, got))
     with store.begin() as conn:
         written = write(conn, parsed)
     stats.batches += 1

@@ -21,24 +21,29 @@ def msg(payload) -> bytes:
 # --- topics and payloads ------------------------------------------------------------------
 
 def test_default_scheme_meter_and_driver_messages():
-    got = stream.parse_message(METER_TOPIC, msg(
+    r = stream.parse_message(METER_TOPIC, msg(
         {"ts": "2025-06-02T08:00:00+02:00", "duration_s": 60, "consumption_kwh": 1.25,
          "power_kw": None}))
-    assert len(got) == 1
-    r = got[0]
-    assert (r.kind, r.name, r.site) == ("meter", "M-Compressor-1", "Test Plant")
-    # null is a missing cell, never 0
-    assert r.cells == {"timestamp": "2025-06-02T08:00:00+02:00", "duration_s": "60.0",
-                       "consumption_kwh": "1.25", "power_kw": ""}
+    assert (r.kind, r.name, r.site, len(r)) == ("meter", "M-Compressor-1", "Test Plant", 1)
+    assert (r.times, r.duration_s) == (["2025-06-02T08:00:00+02:00"], [60])
+    assert r.values == {"consumption_kwh": [1.25], "power_kw": [None]}
     d = stream.parse_message("enms/Test Plant/driver/outdoor_temp_c",
-                             msg({"ts": "2025-06-02T08:00:00Z", "value": 21.5}))[0]
-    assert (d.kind, d.name, d.cells["value"]) == ("driver", "outdoor_temp_c", "21.5")
+                             msg({"ts": "2025-06-02T08:00:00Z", "value": 21.5}))
+    assert (d.kind, d.name, d.values, d.duration_s) == ("driver", "outdoor_temp_c",
+                                                         {"value": [21.5]}, [None])
 
 
 def test_bulk_payload_is_one_reading_per_object():
     got = stream.parse_message(METER_TOPIC, msg([
         {"ts": f"2025-06-02T0{h}:00:00Z", "consumption_kwh": h} for h in range(3)]))
-    assert [r.cells["timestamp"][11:13] for r in got] == ["00", "01", "02"]
+    assert [t[11:13] for t in got.times] == ["00", "01", "02"]
+    assert got.values == {"consumption_kwh": [0, 1, 2]} and not got.absent
+    # readings that leave a column out: which ones is kept per column
+    got = stream.parse_message(METER_TOPIC, msg([
+        {"ts": "2025-06-02T00:00:00Z", "consumption_kwh": 1, "power_kw": 4},
+        {"ts": "2025-06-02T01:00:00Z", "consumption_kwh": 2}]))
+    assert got.values == {"consumption_kwh": [1, 2], "power_kw": [4, None]}
+    assert got.absent["power_kw"].tolist() == [False, True]
 
 
 @pytest.mark.parametrize("topic, payload, reason", [
@@ -49,6 +54,9 @@ def test_bulk_payload_is_one_reading_per_object():
     ("enms/Test Plant/pump/M-1", msg({"ts": "2025-06-02T08:00:00Z", "x": 1}), "matches no route"),
     (METER_TOPIC, msg([{"ts": "2025-06-02T08:00:00Z", "consumption_kwh": 1}, {"x": 2}]),
      "reading 2 of 2: no 'ts'"),
+    (METER_TOPIC, msg([{"ts": "2025-06-02T08:00:00Z", "consumption_kwh": 1},
+                       {"ts": 1748851200, "consumption_kwh": 1}]),
+     "reading 2 of 2: time 1748851200 is not ISO 8601 text"),
 ])
 def test_malformed_messages_say_what_is_wrong(topic, payload, reason):
     with pytest.raises(stream.MessageError, match=reason):
@@ -83,10 +91,15 @@ power_kw = 0.001
     routes = stream.load_mapping(path)
     r = stream.parse_message("factory/line1/M-Compressor-1",
                              msg({"time": 1748851200000, "wh": 12500, "w": 50000,
-                                  "status": "run"}), routes)[0]
+                                  "status": "run"}), routes)
     # unmapped keys ('status') are left out; Wh -> kWh; epoch ms -> UTC
-    assert r.cells == {"timestamp": "2025-06-02T08:00:00+00:00", "duration_s": "900.0",
-                       "consumption_kwh": "12.5", "power_kw": "50.0"}
+    assert (r.times, r.duration_s) == (["2025-06-02T08:00:00Z"], [900])
+    assert r.values == {"consumption_kwh": [12500], "power_kw": [50000]}
+    assert r.scale == {"consumption_kwh": 0.001, "power_kw": 0.001}
+    with pytest.raises(stream.MessageError, match="out of range"):
+        stream.parse_message("factory/line1/M-1", msg({"time": 1e20, "wh": 1}), routes)
+    with pytest.raises(stream.MessageError, match="is not a number"):
+        stream.parse_message("factory/line1/M-1", msg({"time": "noon", "wh": 1}), routes)
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -171,6 +184,43 @@ def test_flush_writes_validates_and_never_counts_a_replay_twice(store, plant):
                                               consumption_kwh=99.0)], stream.DEFAULT_ROUTES, stats)
     assert written.rejected == [(0, "a different value is already stored for this time")]
     assert stored(store)[0][2] == 48.0
+
+
+def test_flush_reads_json_values_as_csv_cells_reading_by_reading(store, plant, tmp_path):
+    plant(store)
+    stats = stream.Stats()
+    bulk = stream.Message(METER_TOPIC, msg([
+        {"ts": "2025-06-02T08:00:00+02:00", "consumption_kwh": 40.5, "power_kw": None},
+        {"ts": "2025-06-02T09:00:00+02:00", "consumption_kwh": "41.5", "power_kw": 41,
+         "duration_s": 1800},
+        {"ts": "2025-06-02T10:00:00+02:00", "power_kw": 40},             # no energy
+        {"ts": "2025-06-02T11:00:00+02:00", "consumption_kwh": 1, "colour": 2},
+        {"ts": "2025-06-02T12:00:00+02:00", "consumption_kwh": True},
+        {"ts": "2025-06-02T13:00:00+02:00", "consumption_kwh": None}]), 0.0)
+    written, _ = stream.flush(store, [bulk], stream.DEFAULT_ROUTES, stats)
+    assert [r for _, r in written.rejected] == [
+        "no 'consumption_kwh' (the energy of source 'electricity')",
+        "column(s) colour not declared by energy source 'electricity' "
+        "(its columns: consumption_kwh, power_kw)",
+        "consumption_kwh: not a number: 'True'"]
+    with store.read() as conn:
+        rows = conn.execute(sa.text("SELECT ts, duration_s, consumption_kwh, power_kw, "
+                                    "counter_end FROM electricity_readings ORDER BY ts")).all()
+    # numeric text counts as in a CSV cell; null is stored as NULL, never 0; a
+    # reading's own duration_s wins over the meter's declared interval
+    assert [tuple(r) for r in rows] == [(1748844000, 3600, 40.5, None, None),
+                                        (1748847600, 1800, 41.5, 41.0, None),
+                                        (1748862000, 3600, None, None, None)]
+    # a mapped route's scale applies to every reading of the batch it routes
+    path = tmp_path / "map.toml"
+    path.write_text('[[route]]\ntopic = "hall/{meter}"\nkind = "meter"\n'
+                    'fields = {wh = "consumption_kwh"}\nscale = {consumption_kwh = 0.001}\n')
+    routes = stream.load_mapping(path) + list(stream.DEFAULT_ROUTES)
+    wh = [stream.Message("hall/M-Compressor-1",
+                         msg({"ts": "2025-06-02T14:00:00+02:00", "wh": 12500}), 0.0),
+          reading(store, ts="2025-06-02T15:00:00+02:00", consumption_kwh=12.5)]
+    stream.flush(store, wh, routes, stats)
+    assert [r[2] for r in stored(store)[-2:]] == [12.5, 12.5]
 
 
 def test_flush_writes_driver_values_and_rolls_them_up(store, plant):

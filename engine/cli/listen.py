@@ -77,7 +77,8 @@ def cmd_listen(store, args):
 
 
 class Listener:
-    """The MQTT client (paho's network thread) feeding the batch writer (this thread)."""
+    """The MQTT client (paho's network thread, which also parses each message
+    as it arrives) feeding the batch writer (this thread)."""
 
     def __init__(self, store, url: dict, topics: list[str], routes, args, monitor):
         self.store, self.url, self.topics, self.routes = store, url, topics, routes
@@ -113,10 +114,13 @@ class Listener:
             log.warning("broker connection lost (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
+        # Parsed here, so parsing overlaps the writer's database waits.
         # Blocks when --max-pending messages (and one batch in transit) are
         # held: the broker keeps the rest.
-        self.inbox.put(stream.Message(message.topic, message.payload, time.time(),
-                                      (self.session, message.mid, message.qos)))
+        received = stream.Message(message.topic, message.payload, time.time(),
+                                  (self.session, message.mid, message.qos))
+        received.parse(self.routes)
+        self.inbox.put(received)
 
     # the writer -----------------------------------------------------------------------
 
