@@ -115,10 +115,9 @@ class Days:
     baseline: the stored version (``get``) the inputs were read for, if any.
     """
 
-    def __init__(self, first, last, seu, energy, drivers, problems, energy_checked: bool,
+    def __init__(self, days: list[date], seu, energy, drivers, problems, energy_checked: bool,
                  baseline=None):
-        self.first, self.last, self.seu = first, last, seu
-        self.days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        self.days, self.first, self.last, self.seu = days, days[0], days[-1], seu
         self.energy_checked = energy_checked  # the meters' data-quality findings read
         self.energy, self.drivers = energy, drivers
         self.problems, self.baseline = problems, baseline
@@ -177,8 +176,8 @@ def _needs(seu: dict, specs: list[dict], weather: str | None,
 def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather: str | None,
           energy_required: bool = True, daily=None) -> Days:
     """The days of an SEU and its drivers, from ``daily`` (``queries.Daily`` over
-    the same days, read for many SEUs) or read here: one query for the energy,
-    one for every driver, two per kind for the data-quality log."""
+    the same days, read for many SEUs) or read here: one query for the meters'
+    energy, one for the drivers, two per kind for the data-quality log."""
     names, checked = _needs(seu, specs, weather, energy_required)
     if daily is None:
         with store.read() as conn:
@@ -186,11 +185,11 @@ def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather:
     energy = daily.seu_energy(seu)
     problems = {kind: defaultdict(list) for kind in ("energy", "drivers", "meter_flags",
                                                      "driver_flags")}
-    for day, share in _short_days(energy, ENERGY_COMPLETENESS_MIN, first):
+    for day, share in _short_days(energy, ENERGY_COMPLETENESS_MIN, daily.days):
         problems["energy"][day].append(f"energy {100 * share:.0f} % metered")
     for spec in specs + ([{"name": weather, "rollup": "mean"}] if weather else []):
         need = SUM_DRIVER_COMPLETENESS_MIN if spec["rollup"] == "sum" else MEAN_DRIVER_COMPLETENESS_MIN
-        for day, share in _short_days(daily.drivers[spec["name"]], need, first):
+        for day, share in _short_days(daily.drivers[spec["name"]], need, daily.days):
             problems["drivers"][day].append(f"{spec['name']} {100 * share:.0f} % present")
     for kind, entries in checked.items():
         for name in entries:
@@ -198,15 +197,16 @@ def _read(store, seu: dict, first: date, last: date, specs: list[dict], weather:
                                             last).items():
                 problems[kind + "_flags"][day].append(
                     f"{name}: {', '.join(kinds)} (data-quality scan)")
-    return Days(first, last, seu, energy, {n: daily.drivers[n] for n in names}, problems,
+    return Days(daily.days, seu, energy, {n: daily.drivers[n] for n in names}, problems,
                 energy_required)
 
 
-def _short_days(days: rollups.DaySeries, minimum: float, first: date):
-    """(day, completeness) of the days with no value or a completeness below ``minimum``."""
-    short = np.flatnonzero(np.isnan(days.value) | (days.completeness < minimum))
-    for i, share in zip(short.tolist(), days.completeness[short].tolist()):
-        yield first + timedelta(days=i), share
+def _short_days(series: rollups.DaySeries, minimum: float, days: list[date]):
+    """(day, completeness) of the ``days`` of a series with no value or a
+    completeness below ``minimum``."""
+    short = np.flatnonzero(np.isnan(series.value) | (series.completeness < minimum))
+    for i, share in zip(short.tolist(), series.completeness[short].tolist()):
+        yield days[i], share
 
 
 def _group(days: list[date], problems: dict, energy: np.ndarray, driver_days: dict,

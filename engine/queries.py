@@ -15,9 +15,13 @@ from .errors import EnmsError
 from .localtime import day_bounds
 
 
-def _days(first: date, last: date) -> list[date]:
+def _check_period(first: date, last: date) -> None:
     if last < first:
         raise EnmsError(f"the period ends ({last}) before it starts ({first})")
+
+
+def _days(first: date, last: date) -> list[date]:
+    _check_period(first, last)
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -30,11 +34,12 @@ def _rows(series: rollups.DaySeries, key: str, first: date, last: date) -> list[
 
 def meter_series(store, meter: str, first: date, last: date) -> list[dict]:
     """Daily energy of one meter [native unit] with completeness; NULL days kept."""
+    _check_period(first, last)
     with store.read() as conn:
-        catalog.entry_row(conn, "meter", meter)  # NotFound, listing the known meters
-        days = _series(conn, s.meter_daily, s.meters, "meter_id", "energy", [meter], first,
-                       last)
-    return _rows(days[meter], "energy", first, last)
+        row = catalog.entry_row(conn, "meter", meter)
+        days = rollups.stored_days(conn, s.meter_daily, "meter_id", "energy", [row["id"]],
+                                   first, last)
+    return _rows(rollups.DaySeries(days.value[0], days.completeness[0]), "energy", first, last)
 
 
 def seu_series(store, equipment: str, source: str, first: date, last: date,
@@ -67,13 +72,14 @@ class Daily:
 
     def __init__(self, conn, first: date, last: date, meters: list[str], drivers: list[str],
                  checked: dict):
-        self.first, self.last = first, last
+        self.first, self.last, self.days = first, last, _days(first, last)
+        ids = {"meter": _ids(conn, s.meters, meters), "driver": _ids(conn, s.drivers, drivers)}
         # By name, as the meters of an SEU are added up (``seu_energy``).
-        self.meters = _series(conn, s.meter_daily, s.meters, "meter_id", "energy", meters,
-                              first, last)
-        self.drivers = _driver_series(conn, drivers, first, last)
-        self.findings = {kind: quality_findings(conn, kind, names, first, last)
-                         for kind, names in checked.items()}
+        self.meters = _series(conn, s.meter_daily, "meter_id", "energy", ids["meter"], first,
+                              last)
+        self.drivers = _driver_series(conn, drivers, ids["driver"], first, last)
+        self.findings = {kind: quality_findings(conn, kind, names, first, last, {
+            ids[kind][n]: n for n in names if n in ids[kind]}) for kind, names in checked.items()}
 
     def seu_energy(self, seu: dict) -> rollups.DaySeries:
         """Daily energy of an SEU: its meters added up in the order of their names
@@ -81,27 +87,27 @@ class Daily:
         _check_metered(seu)
         parts = [days for name, days in self.meters.items() if name in seu["meters"]]
         if len(parts) < len(set(seu["meters"])):  # a meter not read: missing every day
-            n_days = (self.last - self.first).days + 1
-            parts.append(rollups.DaySeries(np.full(n_days, np.nan), np.zeros(n_days)))
+            parts.append(rollups.DaySeries(np.full(len(self.days), np.nan),
+                                           np.zeros(len(self.days))))
         return rollups.sum_meters(rollups.DaySeries(np.array([p.value for p in parts]),
                                                     np.array([p.completeness for p in parts])))
 
 
-def _series(conn, daily, owners, key_col: str, value_col: str, names: list[str], first: date,
+def _series(conn, daily, key_col: str, value_col: str, ids: dict, first: date,
             last: date) -> dict:
-    """{name: ``rollups.DaySeries``} of the meters or drivers named that exist,
-    in the order of their names (``_ids``), from one query."""
-    _days(first, last)  # EnmsError if the period ends before it starts
-    ids = _ids(conn, owners, names) if names else {}
+    """{name: ``rollups.DaySeries``} of the meters or drivers ``ids`` ({name: id},
+    ``_ids``), in that order, from one query."""
+    _check_period(first, last)
     days = rollups.stored_days(conn, daily, key_col, value_col, ids.values(), first, last)
     return {name: rollups.DaySeries(days.value[i], days.completeness[i])
             for i, name in enumerate(ids)}
 
 
-def _driver_series(conn, drivers: list[str], first: date, last: date) -> dict:
-    """``_series`` of drivers, {name: ``rollups.DaySeries``} in the order asked;
-    an unknown driver raises NotFound, listing the known ones."""
-    found = _series(conn, s.driver_daily, s.drivers, "driver_id", "value", drivers, first, last)
+def _driver_series(conn, drivers: list[str], ids: dict, first: date, last: date) -> dict:
+    """``_series`` of drivers ({name: id}: ``_ids`` of them), {name:
+    ``rollups.DaySeries``} in the order asked; an unknown driver raises NotFound,
+    listing the known ones."""
+    found = _series(conn, s.driver_daily, "driver_id", "value", ids, first, last)
     for name in drivers:
         if name not in found:
             catalog.entry_row(conn, "driver", name)  # NotFound, listing the known drivers
@@ -116,33 +122,38 @@ def driver_series(store, driver: str, first: date, last: date) -> list[dict]:
 def drivers_series(store, drivers: list[str], first: date, last: date) -> dict[str, list[dict]]:
     """``driver_series`` of several drivers in one query: {name: daily rows}."""
     with store.read() as conn:
-        found = _driver_series(conn, drivers, first, last)
+        found = _driver_series(conn, drivers, _ids(conn, s.drivers, drivers), first, last)
     return {name: _rows(days, "value", first, last) for name, days in found.items()}
 
 
 def quality_logs(conn, kind: str, names: list[str], first: date, last: date) -> dict:
     """Data-quality log rows ('meter' or 'driver' ``kind``) of several entries over
-    first..last in one query: {name: rows by day}; an entry without rows is absent."""
+    first..last in one query: {name: rows by day}, each with the day and what
+    ``quality.summarise_log`` reads of it; an entry without rows is absent."""
     if not names:
         return {}
     ids = _log_ids(conn, kind, names)
     log = s.data_quality_log
     found = defaultdict(list)
-    for row in conn.execute(sa.select(log).where(
+    for row in conn.execute(sa.select(
+            log.c.entity_id, log.c.day, log.c.score, log.c.covered_s, log.c.day_s,
+            log.c.findings, log.c.method).where(
             log.c.kind == kind, log.c.entity_id.in_(list(ids)), log.c.day >= first,
             log.c.day <= last).order_by(log.c.entity_id, log.c.day)).mappings():
         found[ids[row["entity_id"]]].append(dict(row))
     return dict(found)
 
 
-def quality_findings(conn, kind: str, names: list[str], first: date, last: date) -> dict:
+def quality_findings(conn, kind: str, names: list[str], first: date, last: date,
+                     ids: dict | None = None) -> dict:
     """What the data-quality log holds of several meters or drivers over first..last:
     {name: (days logged, [(day, findings), ...] of the days with findings)}, in two
-    small queries (most days have none: their findings are not read)."""
+    small queries (most days have none: their findings are not read).
+    ids: {id: name} of the names, when the caller has them."""
     out = {name: (0, []) for name in names}
     if not names:
         return out
-    ids = _log_ids(conn, kind, names)
+    ids = _log_ids(conn, kind, names) if ids is None else ids
     log = s.data_quality_log
     window = (log.c.kind == kind, log.c.entity_id.in_(list(ids)), log.c.day >= first,
               log.c.day <= last)
@@ -167,6 +178,8 @@ def _log_ids(conn, kind: str, names) -> dict[int, str]:
 def _ids(conn, table, names) -> dict[str, int]:
     """{name: id} of the catalog rows named (unknown names left out), in the
     database's order of the names."""
+    if not names:
+        return {}
     return dict(conn.execute(sa.select(table.c.name, table.c.id).where(
         table.c.name.in_(list(names))).order_by(table.c.name)).all())
 

@@ -261,9 +261,10 @@ class _Trend:
         # so the shared error of the baseline's coefficients does not accumulate.
         self.tabular = cusum.tabular([g["z"] for g in self.groups], k=k, h=h)
         # Index of the last row of each calendar month, for the monthly CUSUM values.
-        self.month_last = {}
+        last_of = {}
         for i, row in enumerate(self.rows):
-            self.month_last[f"{row['start']:%Y-%m}"] = i
+            last_of[row["start"].year, row["start"].month] = i
+        self.month_last = {f"{year:04d}-{month:02d}": i for (year, month), i in last_of.items()}
 
     def at(self, first: date, last: date) -> dict:
         """The CUSUM of a report on [first, last].

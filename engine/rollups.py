@@ -285,14 +285,22 @@ def stored_days(conn, daily, key_col: str, value_col: str, ids, first: date,
     completeness = np.zeros((len(ids), n_days))
     if not ids:
         return DaySeries(value, completeness)
-    rows = conn.execute(
+    result = conn.execute(
         sa.select(daily.c[key_col], daily.c.day, daily.c[value_col], daily.c.covered_s,
                   daily.c.day_s)
-        .where(daily.c[key_col].in_(ids), daily.c.day >= first, daily.c.day <= last)).all()
+        .where(daily.c[key_col].in_(ids), daily.c.day >= first, daily.c.day <= last))
+    # The driver's rows as they come, without a Row object and a date per row
+    # (half the time of a year of days): the day is ISO text on SQLite, a date
+    # from psycopg; both are looked up in ``offset``.
+    rows = result.cursor.fetchall()
+    result.close()
     if rows:
         keys, days, values, covered_s, day_s = zip(*rows)
         position = {key: i for i, key in enumerate(ids)}
-        offset = {first + timedelta(days=i): i for i in range(n_days)}
+        offset = {}
+        for i in range(n_days):
+            day = first + timedelta(days=i)
+            offset[day] = offset[day.isoformat()] = i
         at = ([position[k] for k in keys], [offset[d] for d in days])
         value[at] = np.array(values, dtype=float)  # NULL -> NaN
         covered_s, day_s = np.array(covered_s, dtype=float), np.array(day_s, dtype=float)
