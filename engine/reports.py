@@ -169,7 +169,10 @@ def _seu(store, reader: _Reader, equipment: str, source: str, version: int | Non
 def _check_after_baseline(ctx: _Seu, first: date, last: date) -> None:
     if first <= ctx.baseline["period_end"]:
         raise EnmsError(f"{ctx.seu['name']} {label(first, last)}: the period overlaps the "
-                        f"baseline period ({ctx.baseline['period']}); report on later periods")
+                        f"baseline period ({ctx.baseline['period']}); report on later periods",
+                        code="period_in_baseline",
+                        params={"seu": ctx.seu["name"], "baseline_period": ctx.baseline["period"],
+                                "baseline_end": ctx.baseline["period_end"]})
 
 
 def _driver_values(reader: _Reader, specs: list[dict], first: date, last: date) -> dict:
