@@ -22,9 +22,13 @@ notifiers as the monthly evaluation (``alerts.raise_conditions``):
   missing data are raised as soon as that day's rollups make them trip.
 - ``live_deviation``: once ``LIVE_MIN_HOURS`` local hours of the day are
   complete, each SEU's energy of today so far against the baseline's
-  expectation for today's drivers so far (``today_expected``, docs/methods.md
-  "Today so far against the baseline"), at most once per SEU and day. Without
-  a complete driver so far there is no expectation and no alert.
+  expectation for today's drivers carried to the whole day, times the share
+  of the day's energy in those hours on the baseline days most like today,
+  within an interval widened by those days' spread (``expected_so_far``,
+  ``engine.diurnal``, docs/methods.md section 14), at most once per SEU and
+  day; weather-driven SEUs too (a mean temperature so far is corrected by the
+  diurnal curve). Without a complete driver so far there is no expectation
+  and no alert.
 
 The clock is the data's: the newest reading end seen, advanced by wall time
 since it arrived. Live it is the wall clock; a replay (``enms simulate``)
@@ -41,10 +45,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from . import (alerts, baselines, briefing, catalog, data_quality as dq, degree_days, readings,
-               regression, rollups, schema as s)
-from .localtime import (DAY_S, day_bounds, day_from_number, day_length_s, local_offsets,
-                        offset_segments, utc_iso)
+from . import (alerts, baselines, briefing, catalog, data_quality as dq, degree_days, diurnal,
+               readings, regression, rollups, schema as s)
+from .localtime import (day_bounds, day_from_number, day_number, local_offsets, offset_segments,
+                        utc_iso)
 from .periods import label
 
 log = logging.getLogger("enms.realtime")
@@ -54,12 +58,16 @@ SILENCE_MIN_S = 300        # ... and never before five minutes
 RECENT_READINGS = 2 * dq.HAMPEL_HALF_WINDOW + 1  # kept per meter for stuck values and spikes
 # Today so far is judged from this many complete local hours on (fewer say too little).
 LIVE_MIN_HOURS = 6
-# SEUs whose model has a mean-rolled driver (outdoor temperature, degree days)
-# are not judged live by default: a mean over part of a day is biased (nights
-# are colder than days), which raised daily false alerts on the demo's heat
-# pump, and no correction by the baseline period's daily temperature curve is
-# built yet. They are judged when their day ends (alerts.evaluate).
-LIVE_MEAN_DRIVERS = False
+# Today so far is compared with the baseline days most like it: this many of
+# its weekday (the profile of energy and sums by hour, and its spread) ...
+REFERENCE_DAYS = 8
+# ... and no expectation from fewer (a spread from three days says little).
+REFERENCE_DAYS_MIN = 4
+# This many days of any weekday give a mean driver's diurnal curve (it does
+# not depend on the weekday, and more days average out the weather).
+CURVE_DAYS = 31
+# Each look at today so far tests at this level (1 - alpha interval).
+LIVE_ALPHA = 0.05
 # A sum so far is carried to the whole day once this share of the driver's day is in
 # (from an hour or two the division multiplies that hour's noise many times).
 SUM_DRIVER_SHARE_MIN = 0.25
@@ -72,8 +80,10 @@ RULES = {
     "spike": f"rate above, with a robust z above {dq.HAMPEL_THRESHOLD:g}, the readings before "
              f"it and the same time of week in the {dq.HAMPEL_WEEKS} weeks before",
     "live_deviation": "today's energy so far outside the baseline's 95 % prediction interval "
-                      "for today's drivers so far, scaled by the baseline period's share of "
-                      f"the weekday's energy in those hours (from {LIVE_MIN_HOURS} h on)",
+                      "for today's drivers carried to the day, scaled by the share of the "
+                      f"day's energy in those hours on the {REFERENCE_DAYS} baseline days of "
+                      "the weekday most like today, widened by those days' spread (from "
+                      f"{LIVE_MIN_HOURS} h on)",
 }
 
 
@@ -135,50 +145,121 @@ def driver_so_far(rollup: str, value, covered_s, window_s: int) -> float | None:
     return float(value[known].sum())
 
 
-def driver_profile(tz: str, hour_ts, value, covered_s, start: int, end: int) -> dict:
-    """Share of each weekday's sum of a sum-rolled driver per local clock hour over
-    [start, end) from its hourly sums: {"shares": array [7, 24]} (rows sum to 1,
-    NaN for a weekday without a day the driver covered wholly), the form of
-    ``briefing.profile`` so that ``briefing.share`` reads it."""
-    hour_ts = np.asarray(hour_ts, dtype=np.int64)
-    value, covered_s = np.asarray(value, dtype=float), np.asarray(covered_s, dtype=float)
-    local = hour_ts + local_offsets(offset_segments(tz, start, end), hour_ts)
-    day, hour = local // DAY_S, (local % DAY_S) // HOUR_S
-    days, index = np.unique(day, return_inverse=True)
-    need = np.array([day_length_s(tz, day_from_number(d)) for d in days])
-    metered = np.bincount(index, weights=np.where(np.isnan(value), 0.0, covered_s),
-                          minlength=len(days))
-    complete = np.isclose(metered, need)[index] & ~np.isnan(value)
-    total = np.zeros((7, 24))
-    np.add.at(total, ((day[complete] + 3) % 7, hour[complete]), value[complete])  # Monday = 0
-    sums = total.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {"shares": np.where(sums > 0, total / sums, np.nan)}
+def measured_names(specs: list[dict], weather: str | None) -> tuple[set, set]:
+    """The measured drivers a daily model reads: (mean-rolled, sum-rolled) names; a
+    degree-day driver reads its temperature's mean."""
+    means = {weather} - {None} | {d["derived_from"] for d in specs if d["derivation"]} | \
+        {d["name"] for d in specs if d["kind"] == "measured" and d["rollup"] == "mean"}
+    sums = {d["name"] for d in specs if d["kind"] == "measured" and d["rollup"] == "sum"}
+    return means, sums
 
 
-def full_day_drivers(specs: list[dict], so_far: dict, shares_so_far: dict) -> dict | None:
-    """The model's daily driver values from today's values so far (``so_far``:
-    measured driver -> ``driver_so_far``): a mean so far stands for the day's
-    mean, degree days come from the temperature's mean so far, and a sum so far
-    is carried to the whole day by dividing it by the share of the driver's
-    weekday sum the baseline period had by this hour (``shares_so_far``, from
-    ``driver_profile``). None when one is missing or its share so far is below
-    ``SUM_DRIVER_SHARE_MIN`` (too little of its day to carry to the whole day)."""
+def model_drivers(specs: list[dict], weather: str | None, values: dict) -> dict:
+    """The model's daily driver values from its measured drivers' day values
+    (``values``: name -> [driver unit]): degree days [Kd] from the
+    temperature's daily mean (docs/methods.md section 4), the temperature's
+    mean under the weather driver's name."""
     out = {}
     for d in specs:
-        value = so_far.get(d["derived_from"] or d["name"])
-        if value is None:
-            return None
         if d["derivation"] in ("hdd", "cdd"):
             fn = degree_days.heating if d["derivation"] == "hdd" else degree_days.cooling
-            value = float(fn(np.array([value]), d["base_temp_c"])[0])
-        elif d["rollup"] == "sum":
-            part = shares_so_far.get(d["name"], np.nan)
-            if not part >= SUM_DRIVER_SHARE_MIN:
-                return None
-            value = value / part
-        out[d["name"]] = value
+            out[d["name"]] = float(fn(np.array([values[d["derived_from"]]]), d["base_temp_c"])[0])
+        else:
+            out[d["name"]] = values[d["name"]]
+    if weather:
+        out[weather] = values[weather]
     return out
+
+
+def expected_so_far(predict, specs: list[dict], weather: str | None, hours: int,
+                    so_far: dict, reference: dict, today: int,
+                    alpha: float = 0.05) -> dict | None:
+    """Today's expected energy [native unit] over its first ``hours`` local clock
+    hours, with its (1 - alpha) interval (docs/methods.md section 14):
+
+        expected = s_E x E_day(x_hat)
+        half     = sqrt((s_E h_day + t E_day sd(s_E))^2 + sum_k (t s_E dE_k)^2)
+
+    - reference days: the baseline days with complete energy and drivers on
+      which the same summed drivers were still at zero by this hour as today
+      (so a holiday is not compared with working days); R, the
+      ``REFERENCE_DAYS`` of today's weekday (of any weekday when it has fewer
+      than ``REFERENCE_DAYS_MIN`` such days) most like today: the nearest
+      temperature over the same hours for a model with a temperature, else
+      the nearest time of year; C, the ``CURVE_DAYS`` of any weekday likewise;
+    - x_hat: each measured driver's day value from its value so far: a sum
+      divided by its share s_D of R's sums by this hour
+      (``diurnal.sum_share``; None below ``SUM_DRIVER_SHARE_MIN``), a mean
+      corrected by C's diurnal curve (``diurnal.mean_estimate``); error
+      sd_k: s_D's day-to-day sd / s_D x the estimate, or the mean's RMS error;
+    - E_day, h_day: the day's prediction and half-width (``predict``: measured
+      day values -> (expected, half width)); dE_k: half the change of E_day
+      from x_hat_k - sd_k to x_hat_k + sd_k; s_E, sd(s_E): R's share of the
+      day's energy by this hour and its day-to-day sd; t: Student's t
+      (1 - alpha/2) on len(R) - 1 degrees of freedom. The day's residual and
+      the profile's departure are not independent (a day's residual changes
+      its own profile), so their half-widths add (the bound for full
+      correlation); the drivers' errors are independent of them.
+
+    so_far: measured driver -> value so far (``driver_so_far``, None if missing);
+    reference: {"day": day numbers [n], "energy": [n, 24] [native unit], driver:
+    [n, 24] [driver unit]} of the baseline period (``diurnal.day_matrix``);
+    today: today's day number [days since 1970-01-01].
+    None when a driver so far is missing or min/max-rolled (a model's extreme
+    of the day), or R has fewer than ``REFERENCE_DAYS_MIN`` days.
+    """
+    means, sums = measured_names(specs, weather)
+    if any(d["kind"] == "measured" and d["rollup"] not in ("mean", "sum") for d in specs) \
+            or any(so_far.get(n) is None for n in means | sums):
+        return None
+    days = np.asarray(reference["day"])
+    complete = ~np.isnan(reference["energy"]).any(axis=1)
+    for name in means | sums:
+        complete &= ~np.isnan(reference[name]).any(axis=1)
+    temperature = weather or next((d["derived_from"] for d in specs if d["derivation"]), None)
+    if temperature:
+        key = reference[temperature][:, :hours].mean(axis=1) if hours else np.zeros(len(days))
+        key_today = so_far[temperature]
+    else:
+        key, key_today = diurnal.day_of_year_distance(days, today), 0.0
+    idle = {name: reference[name][:, :hours].sum(axis=1) == 0 for name in sums}
+    pool = np.flatnonzero(complete & np.logical_and.reduce(
+        [idle[name] == (so_far[name] == 0) for name in sums] or [complete]))
+    same = pool[(days[pool] + 3) % 7 == (today + 3) % 7]  # 1970-01-01 was a Thursday
+    if len(same) < REFERENCE_DAYS_MIN:
+        same = pool   # a day unlike its weekday (a holiday): days of its kind of any weekday
+    if len(same) < REFERENCE_DAYS_MIN:
+        return None
+    near = same[diurnal.nearest(key_today, key[same], REFERENCE_DAYS)]
+    curve = pool[diurnal.nearest(key_today, key[pool], CURVE_DAYS)]
+    values, errors, shares = {}, {}, {}
+    for name in means:
+        values[name], errors[name] = diurnal.mean_estimate(so_far[name],
+                                                           reference[name][curve], hours)
+    for name in sums:
+        share, sd = diurnal.sum_share(reference[name][near], hours)
+        if not share >= SUM_DRIVER_SHARE_MIN:
+            return None
+        values[name] = so_far[name] / share
+        errors[name] = values[name] * (sd / share if np.isfinite(sd) else 0.0)
+        shares[name] = share
+    day_expected, day_half = predict(values)
+    s_e, sd_e = diurnal.sum_share(reference["energy"][near], hours)
+    if not np.isfinite(s_e) or s_e <= 0:
+        return None
+    from scipy import special  # on use: the engine imports no scipy at start
+    t = float(special.stdtrit(len(near) - 1, 1 - alpha / 2))
+    parts = {"model": s_e * day_half, "energy_profile": t * day_expected * float(np.nan_to_num(sd_e))}
+    for name, error in errors.items():
+        up, down = (predict({**values, name: values[name] + sign * error})[0]
+                    for sign in (1, -1))
+        parts[name] = float(t * s_e * abs(up - down) / 2)
+    half = float(np.hypot(parts["model"] + parts["energy_profile"],
+                          np.sqrt(sum(parts[name] ** 2 for name in errors))))
+    expected = s_e * day_expected
+    return {"expected": expected, "lower": expected - half, "upper": expected + half,
+            "share_of_day": s_e, "driver_shares": shares, "drivers_full_day": values,
+            "driver_errors": errors, "half_width_parts": parts, "reference_days": len(near)}
 
 
 def today_expected(baseline: dict, day, drivers: dict, share_so_far: float,
@@ -208,13 +289,13 @@ class Monitor:
     """The real-time checks of one listener, with what they remember between batches."""
 
     def __init__(self, notifiers=(), clock=time.time, min_hours: int = LIVE_MIN_HOURS,
-                 judge_means: bool = LIVE_MEAN_DRIVERS):
+                 alpha: float = LIVE_ALPHA):
         self.notifiers = list(notifiers)
-        self.judge_means = judge_means
+        self.alpha = alpha
         self.min_hours = min_hours
         self.judged = {}          # site -> hour end [s] today so far was last judged at
         self.deviated = set()     # (SEU id, day) already raised
-        self.driver_profiles = {}  # (driver id, tz, baseline period) -> ``driver_profile``
+        self.references = {}      # (meters or driver, rule, tz, period, stamps) -> day matrix
         self.clock = clock
         self.meters = {}          # meter id -> name, interval_s, tz, seu_id, table
         self.last_end = {}        # meter id -> end [s] of its newest reading
@@ -374,10 +455,15 @@ class Monitor:
             if (end - start) // HOUR_S < self.min_hours or self.judged.get(site) == end:
                 continue
             self.judged[site] = end
-            out += self._site_today(store, site, tz, day, start, end)
+            out += self.site_today(store, site, tz, day, start, end)
         return out
 
-    def _site_today(self, store, site: str, tz: str, day, start: int, end: int) -> list[dict]:
+    def site_today(self, store, site: str, tz: str, day, start: int, end: int) -> list[dict]:
+        """The live check of each SEU of the site over [start, end) of ``day``
+        (``start`` its local midnight, ``end`` a whole hour): conditions of
+        ``live_deviation`` alerts, not yet raised. Reads only the readings
+        before ``end`` (and the baseline period), so a replay over stored data
+        sees what a listener saw."""
         with store.read() as conn:
             seus = [x for x in briefing.site_seus(conn, site)
                     if x["meters"] and x["baseline_id"] is not None
@@ -388,8 +474,6 @@ class Monitor:
             tables = briefing.energy_tables(conn, {x["source_id"] for x in seus})
             energy = briefing.meter_energy(conn, seus, tables, start, end)
             stamps = briefing.baseline_stamps(conn, seus)
-            profiles = {x["id"]: briefing.profile(conn, store, x, tables, tz, stamps)
-                        for x in seus}
             measured = conn.execute(sa.select(s.drivers.c.id, s.drivers.c.name,
                                               s.drivers.c.rollup)
                                     .where(s.drivers.c.kind == "measured")).all()
@@ -397,12 +481,13 @@ class Monitor:
                                           [i for i, _, r in measured if r == rule], rule,
                                           start, end)
                      for rule in {r for _, _, r in measured}}
-        so_far, ids = {}, {name: i for i, name, _ in measured}
+        so_far = {}
         for driver_id, name, rollup in measured:
             rows = [r for r in hours[rollup] if r["driver_id"] == driver_id]
             so_far[name] = driver_so_far(
                 rollup, [np.nan if r["value"] is None else r["value"] for r in rows],
                 [r["covered_s"] for r in rows], end - start)
+        clock_hours = int(_local_text(tz, end - 1)[-5:-3]) + 1  # local clock hours complete
         out = []
         for seu in seus:
             parts = [energy[m] for m in seu["meters"]]
@@ -410,55 +495,67 @@ class Monitor:
                    for v, c in parts):
                 continue  # today's energy so far is incomplete: nothing to judge
             baseline = baselines.get(store, seu["equipment"], seu["source"], seu["version"])
-            part = briefing.share(profiles[seu["id"]], tz, day, start, end)
-            if baseline["spec"]["interval"] != "day" or not np.isfinite(part) or part <= 0:
+            spec = baseline["spec"]
+            if spec["interval"] != "day":
                 continue
-            shares = {d["name"]: briefing.share(
-                self._driver_profile(store, ids[d["name"]], tz, seu), tz, day, start, end)
-                for d in baseline["spec"]["drivers"]
-                if d["rollup"] == "sum" and d["kind"] == "measured"}
-            weather = baseline["spec"].get("temperature_driver")
-            if not self.judge_means and (weather or any(
-                    d["rollup"] == "mean" for d in baseline["spec"]["drivers"])):
-                continue  # judged when the day ends (see LIVE_MEAN_DRIVERS)
-            drivers = full_day_drivers(baseline["spec"]["drivers"], so_far, shares)
-            if drivers is None or (weather and so_far.get(weather) is None):
+            weather = spec.get("temperature_driver")
+            reference = self._reference(store, seu, tz, tables, stamps, spec, measured)
+            found = expected_so_far(_day_predictor(baseline, day), spec["drivers"], weather,
+                                    clock_hours, so_far, reference, day_number(day), self.alpha)
+            if found is None:
                 continue  # a driver so far is missing: no expectation (never zero)
-            if weather:
-                drivers[weather] = so_far[weather]
-            expected, lower, upper = today_expected(baseline, day, drivers, part)
             actual = float(sum(v for v, _ in parts))
-            if lower <= actual <= upper:
+            if found["lower"] <= actual <= found["upper"]:
                 continue
             self.deviated.add((seu["id"], day))
-            out.append(self._deviation(seu, day, start, end, tz, actual, expected, lower, upper,
-                                       part, drivers))
+            out.append(self._deviation(seu, day, start, end, tz, actual, found))
         return out
 
-    def _driver_profile(self, store, driver_id: int, tz: str, seu: dict) -> dict:
+    def _reference(self, store, seu: dict, tz: str, tables: dict, stamps: dict, spec: dict,
+                   measured) -> dict:
+        """The baseline period's days by local clock hour (``diurnal.day_matrix``):
+        the SEU's energy (its meters summed) and the measured drivers its model
+        reads, memoised (the energy keyed by the meters' rollup stamps)."""
         first, last = (briefing._as_date(seu[k]) for k in ("period_start", "period_end"))
-        key = (driver_id, tz, first, last)
-        if key not in self.driver_profiles:
-            start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
-            with store.read() as conn:
-                rows = rollups.hourly(conn, s.driver_readings, "driver_id", "value",
-                                      [driver_id], "sum", start, end)
-            self.driver_profiles[key] = driver_profile(
-                tz, [r["hour_ts"] for r in rows],
-                [np.nan if r["value"] is None else r["value"] for r in rows],
-                [r["covered_s"] for r in rows], start, end)
-        return self.driver_profiles[key]
+        start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
+        means, sums = measured_names(spec["drivers"], spec.get("temperature_driver"))
+        wanted = [(i, name, "mean" if name in means else "sum") for i, name, _ in measured
+                  if name in means | sums]
+        keys = {"energy": (tuple(sorted(seu["meters"])), "sum", tz, first, last,
+                           tuple(stamps.get(m) for m in sorted(seu["meters"])))}
+        keys.update({name: (i, rule, tz, first, last) for i, name, rule in wanted})
+        if all(k in self.references for k in keys.values()):
+            return {"day": self.references["days", tz, first, last],
+                    **{name: self.references[k] for name, k in keys.items()}}
+        table, column = tables[seu["source_id"]]
+        with store.read() as conn:
+            rows = {"energy": rollups.hourly(conn, table, "meter_id", column,
+                                             list(seu["meters"]), "sum", start, end)}
+            for i, name, rule in wanted:
+                rows[name] = rollups.hourly(conn, s.driver_readings, "driver_id", "value",
+                                            [i], rule, start, end)
+        for name, found in rows.items():
+            owner = "meter_id" if name == "energy" else "driver_id"
+            matrices = [diurnal.day_matrix(tz, [r["hour_ts"] for r in part],
+                                           [np.nan if r["value"] is None else r["value"]
+                                            for r in part],
+                                           [r["covered_s"] for r in part], start, end)
+                        for part in _by(found, owner)] or [
+                diurnal.day_matrix(tz, [], [], [], start, end)]
+            self.references["days", tz, first, last] = matrices[0][0]
+            self.references[keys[name]] = sum(m for _, m in matrices)
+        return {"day": self.references["days", tz, first, last],
+                **{name: self.references[k] for name, k in keys.items()}}
 
-    def _deviation(self, seu, day, start, end, tz, actual, expected, lower, upper, part,
-                   drivers) -> dict:
+    def _deviation(self, seu, day, start, end, tz, actual, found: dict) -> dict:
         name = catalog.seu_name(seu["equipment"], seu["source"])
+        expected, lower, upper = found["expected"], found["lower"], found["upper"]
         pct = 100 * (actual - expected) / expected if expected else None
         until = _local_text(tz, end)[-5:]
         evidence = {"unit": seu["unit"], "since": utc_iso(start), "until": utc_iso(end),
-                    "actual": actual, "expected": expected, "lower": lower, "upper": upper,
-                    "deviation": actual - expected, "deviation_pct": pct,
-                    "share_of_day": part, "drivers_full_day": drivers,
-                    "baseline_version": seu["version"], "rule": RULES["live_deviation"]}
+                    "actual": actual, "deviation": actual - expected, "deviation_pct": pct,
+                    **found, "baseline_version": seu["version"],
+                    "rule": RULES["live_deviation"]}
         above = actual > upper
         message = (f"today to {until}: {actual:,.0f} {seu['unit']} against {expected:,.0f} "
                    f"expected ({lower:,.0f} to {upper:,.0f}), "
@@ -514,6 +611,27 @@ class Monitor:
         for a in result["new"]:
             log.warning("alert %s %s %s: %s", a["id"], a["kind"], a["subject"], a["message"])
         return result["new"]
+
+
+def _day_predictor(baseline: dict, day):
+    """measured drivers' day values -> (expected [native unit], 95 % half-width) of
+    ``day`` by the baseline (``today_expected`` of the whole day)."""
+    spec = baseline["spec"]
+
+    def predict(values: dict) -> tuple[float, float]:
+        expected, _, upper = today_expected(
+            baseline, day, model_drivers(spec["drivers"], spec.get("temperature_driver"),
+                                         values), 1.0)
+        return expected, upper - expected
+    return predict
+
+
+def _by(rows: list[dict], key: str) -> list[list[dict]]:
+    """Rows grouped by ``key`` (rows sorted by it, as ``rollups.hourly`` gives them)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(r[key], []).append(r)
+    return list(groups.values())
 
 
 def _local_date(tz: str, ts: int):
