@@ -249,7 +249,8 @@ def expected_so_far(predict, specs: list[dict], weather: str | None, hours: int,
         return None
     from scipy import special  # on use: the engine imports no scipy at start
     t = float(special.stdtrit(len(near) - 1, 1 - alpha / 2))
-    parts = {"model": s_e * day_half, "energy_profile": t * day_expected * float(np.nan_to_num(sd_e))}
+    parts = {"model": s_e * day_half,
+             "energy_profile": t * day_expected * float(np.nan_to_num(sd_e))}
     for name, error in errors.items():
         up, down = (predict({**values, name: values[name] + sign * error})[0]
                     for sign in (1, -1))
@@ -500,8 +501,9 @@ class Monitor:
                 continue
             weather = spec.get("temperature_driver")
             reference = self._reference(store, seu, tz, tables, stamps, spec, measured)
-            found = expected_so_far(_day_predictor(baseline, day), spec["drivers"], weather,
-                                    clock_hours, so_far, reference, day_number(day), self.alpha)
+            found = expected_so_far(_day_predictor(baseline, day, self.alpha), spec["drivers"],
+                                    weather, clock_hours, so_far, reference, day_number(day),
+                                    self.alpha)
             if found is None:
                 continue  # a driver so far is missing: no expectation (never zero)
             actual = float(sum(v for v, _ in parts))
@@ -613,15 +615,16 @@ class Monitor:
         return result["new"]
 
 
-def _day_predictor(baseline: dict, day):
-    """measured drivers' day values -> (expected [native unit], 95 % half-width) of
-    ``day`` by the baseline (``today_expected`` of the whole day)."""
+def _day_predictor(baseline: dict, day, alpha: float):
+    """measured drivers' day values -> (expected [native unit], half-width of the
+    (1 - alpha) prediction interval) of ``day`` by the baseline (``today_expected``
+    of the whole day)."""
     spec = baseline["spec"]
 
     def predict(values: dict) -> tuple[float, float]:
         expected, _, upper = today_expected(
             baseline, day, model_drivers(spec["drivers"], spec.get("temperature_driver"),
-                                         values), 1.0)
+                                         values), 1.0, alpha)
         return expected, upper - expected
     return predict
 
