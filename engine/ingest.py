@@ -314,16 +314,23 @@ def _duplicates(keys, ts, values: list[np.ndarray], ok) -> tuple[np.ndarray, dic
 
 # --- counters --------------------------------------------------------------------
 
-def _counter_intervals(conn, target, meter_ids, ts, counter, meters: list, notes, lines):
+def _counter_intervals(conn, target, meter_ids, ts, counter, meters: list, notes, labels,
+                       anchors: dict | None = None):
     """Turn cumulative register readings into interval rows.
 
     Returns (row index of each interval's end reading, start ts, duration,
-    energy, counter_end). Each meter's first reading in the file pairs with
-    the last stored reading before it, if any.
+    energy, counter_end, readings at or before the meter's last known one:
+    replays that add nothing). Each meter's first reading pairs with the last
+    stored reading before it or, with none stored, with its reading in
+    ``anchors`` (meter id -> (time [s], register), readings that were not
+    stored, e.g. a listener's first of each meter), if any. ``anchors`` is
+    updated with each meter's newest reading. labels: each row's name in
+    notes ("line 4").
     """
     counter_max = {m["id"]: m["counter_max"] for m in meters}
     names = {m["id"]: m["name"] for m in meters}
-    out = []
+    anchors = {} if anchors is None else anchors
+    out, replays = [], 0
     for meter in np.unique(meter_ids[meter_ids >= 0]):
         rows = np.flatnonzero((meter_ids == meter) & ~np.isnan(counter))
         rows = rows[np.argsort(ts[rows])]
@@ -337,27 +344,34 @@ def _counter_intervals(conn, target, meter_ids, ts, counter, meters: list, notes
         prev_ts = prev_value = None
         if prior is not None:
             prev_ts, prev_value = prior.ts + prior.duration_s, prior.counter_end
+        elif anchors.get(int(meter), (ts[rows[0]],))[0] < ts[rows[0]]:
+            prev_ts, prev_value = anchors[int(meter)]
         else:
-            notes.append(f"meter {names[int(meter)]!r}: the first reading (line "
-                         f"{lines[rows[0]]}) only anchors the counter")
+            notes.append(f"meter {names[int(meter)]!r}: the first reading "
+                         f"({labels[rows[0]]}) only anchors the counter")
         for i in rows:
-            if prev_ts is not None and ts[i] > prev_ts:
+            if prev_ts is not None and ts[i] <= prev_ts:
+                replays += 1
+                continue
+            if prev_ts is not None:
                 delta = counter[i] - prev_value
                 if delta < 0:
                     top = counter_max.get(int(meter))
                     if top:
                         delta = counter[i] + top - prev_value
-                        notes.append(f"line {lines[i]}: counter rolled over at {top:,.10g}")
+                        notes.append(f"{labels[i]}: counter rolled over at {top:,.10g}")
                     else:
                         delta = counter[i]
-                        notes.append(f"line {lines[i]}: counter reset (dropped from "
+                        notes.append(f"{labels[i]}: counter reset (dropped from "
                                      f"{prev_value:,.10g} to {counter[i]:,.10g}); counted from zero")
                 out.append((i, prev_ts, ts[i] - prev_ts, delta, counter[i]))
             prev_ts, prev_value = ts[i], counter[i]
+        anchors[int(meter)] = (int(prev_ts), float(prev_value))
     if not out:
-        return (np.array([], dtype=np.int64),) * 3 + (np.array([]),) * 2
+        return (np.array([], dtype=np.int64),) * 3 + (np.array([]),) * 2 + (replays,)
     idx, start, dur, energy, end = map(np.array, zip(*out))
-    return idx.astype(np.int64), start.astype(np.int64), dur.astype(np.int64), energy, end
+    return (idx.astype(np.int64), start.astype(np.int64), dur.astype(np.int64), energy, end,
+            replays)
 
 
 # --- loading arrays (used by CSV import, the demo and live ingest) ----------------
@@ -576,16 +590,18 @@ def check_reading_rows(conn, src: dict, header: list[str], rows: list[list[str]]
                                        number_errors)
               for c in src["columns"] if c["name"] in header}
     duration_s = _duration_column(header, rows, number_errors)
+    lines = range(1, len(rows) + 1) if lines is None else lines
     return check_readings(conn, src, _column(rows, header.index("meter")),
                           _column(rows, _time_column("rows", header)), values, duration_s,
                           errors, number_errors, counter=counter, label=label, notes=notes,
-                          lines=lines)
+                          labels=[f"line {line}" for line in lines] if counter else None)
 
 
 def check_readings(conn, src: dict, meter_names: list[str], times: list[str], values: dict,
                    duration_s: np.ndarray, errors: dict, number_errors: dict, *,
                    counter: bool = False, label: str = "start", notes: list | None = None,
-                   lines=None) -> tuple[readings.Batch, np.ndarray, int]:
+                   labels: list[str] | None = None, anchors: dict | None = None,
+                   ) -> tuple[readings.Batch, np.ndarray, int]:
     """Validate readings of one energy source given column by column: the
     rules of a CSV row, for ``check_reading_rows`` and for live ingest
     (``engine.stream``, which reads numbers from JSON without text).
@@ -594,11 +610,14 @@ def check_readings(conn, src: dict, meter_names: list[str], times: list[str], va
     column -> float array [native unit], NaN where missing. duration_s: the
     given interval lengths [s], NaN where not given. number_errors: reasons
     of cells that were not numbers (row -> text), ranked after the meter and
-    time of a row, as in a CSV file. The rest as for ``check_reading_rows``.
+    time of a row, as in a CSV file. counter: values[energy] holds register
+    readings, each ``times`` the moment it was read; labels: each row's name
+    in the notes on counters ("line 4"); anchors: as for
+    ``_counter_intervals``. The rest as for ``check_reading_rows``.
     """
     n = len(times)
     notes = [] if notes is None else notes
-    lines = list(range(1, n + 1)) if lines is None else lines
+    labels = [f"row {i + 1}" for i in range(n)] if labels is None else labels
     energy, source = src["energy_column"], src["name"]
     meter_rows = conn.execute(sa.select(s.meters).where(
         s.meters.c.source_id == src["id"])).mappings().all()
@@ -618,13 +637,14 @@ def check_readings(conn, src: dict, meter_names: list[str], times: list[str], va
                                                 _ok(errors, n))
         _merge(errors, dup_errors)
         keep &= _ok(errors, n)
-        batch_rows, start, duration, energy_delta, counter_end = _counter_intervals(
+        batch_rows, start, duration, energy_delta, counter_end, replays = _counter_intervals(
             conn, target, np.where(keep, meter_ids, -1), times.ts,
-            np.where(keep, values[energy], np.nan), meter_rows, notes, lines)
+            np.where(keep, values[energy], np.nan), meter_rows, notes, labels, anchors)
         batch = readings.Batch(
             meter_ids[batch_rows], start, duration,
             {c: (energy_delta if c == energy else v[batch_rows]) for c, v in values.items()},
             counter_end)
+        repeats += replays
     else:
         interval = {m["id"]: m["interval_s"] for m in meter_rows}
         duration, dur_errors = _durations(meter_ids, times.ts, times.natural_s, explicit,
@@ -745,7 +765,7 @@ def check_driver_rows(conn, header: list[str], rows: list[list[str]], errors: di
 
     def as_row_errors(entry_errors: dict) -> dict:
         # Entry indices (cells) back to file rows, in keys and in '{line:K}'.
-        return {int(row_of[k]): _entry_to_line(m, row_of) for k, m in entry_errors.items()}
+        return {int(row_of[k]): renumber_lines(m, row_of) for k, m in entry_errors.items()}
 
     duration, dur_errors = _durations(ids, times.ts[row_of], times.natural_s[row_of],
                                       explicit[row_of], {}, ok_entries())
@@ -796,8 +816,8 @@ def import_drivers(store, path, *, strict: bool = False, label: str = "start",
     return report
 
 
-def _entry_to_line(message: str, row_of) -> str:
-    """Rewrite '{line:K}' with K an entry (cell) index as '{line:row}'."""
+def renumber_lines(message: str, row_of) -> str:
+    """Rewrite each '{line:K}' as '{line:row_of[K]}' (K an entry or a part's row)."""
     parts = message.split("{line:")
     for j in range(1, len(parts)):
         index, rest = parts[j].split("}", 1)

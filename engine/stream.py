@@ -39,7 +39,7 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from . import catalog, ingest, schema as s
+from . import catalog, ingest, readings, schema as s
 from .errors import EnmsError
 
 log = logging.getLogger("enms.stream")
@@ -314,21 +314,27 @@ class Written:
     inserted, duplicate: readings. rejected: (message index, reason) per
     reading refused by validation. loaded: per energy source, the meter
     ids, start ts [s], duration [s] and energy [native unit] written, for
-    real-time checks.
+    real-time checks. notes: on counter readings (anchors, resets, rollovers).
     """
     inserted: int = 0
     duplicate: int = 0
     rejected: list = field(default_factory=list)
     loaded: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
 
-def write(conn, messages: list[tuple[int, Readings]]) -> Written:
-    """Validate and write (message index, readings) pairs in the caller's transaction."""
+def write(conn, messages: list[tuple[int, Readings]], anchors: dict | None = None) -> Written:
+    """Validate and write (message index, readings) pairs in the caller's transaction.
+
+    anchors: counter readings not stored (meter id -> (time [s], register)),
+    which the first counter reading of a meter without stored ones pairs
+    with; updated with each meter's newest counter reading.
+    """
     out = Written()
     meters = [(i, r) for i, r in messages if r.kind == "meter"]
     drivers = [(i, r) for i, r in messages if r.kind == "driver"]
     if meters:
-        _write_meters(conn, meters, out)
+        _write_meters(conn, meters, out, anchors)
     if drivers:
         _write_drivers(conn, drivers, out)
     return out
@@ -360,7 +366,7 @@ def _carries(r: Readings, column: str, k: int) -> bool:
     return column in r.values and not (column in r.absent and r.absent[column][k])
 
 
-def _write_meters(conn, meters, out: Written) -> None:
+def _write_meters(conn, meters, out: Written, anchors: dict | None) -> None:
     known = _meter_sources(conn, {r.name for _, r in meters})
     by_source = {}
     for i, r in meters:
@@ -374,24 +380,34 @@ def _write_meters(conn, meters, out: Written) -> None:
             continue
         by_source.setdefault(src["id"], (src, []))[1].append((i, r))
     for src, items in by_source.values():
-        _write_source(conn, src, items, out)
+        _write_source(conn, src, items, out, anchors)
 
 
-def _write_source(conn, src: dict, items: list, out: Written) -> None:
-    """The readings of one energy source's meters, validated as CSV rows and loaded."""
+COUNTER = "counter"   # payload column of a counter reading: the register [native unit] at ts
+
+
+def _write_source(conn, src: dict, items: list, out: Written, anchors: dict | None) -> None:
+    """The readings of one energy source's meters, validated as CSV rows and
+    loaded; counter readings become intervals as in a ``--counter`` CSV file."""
     declared = {c["name"] for c in src["columns"]}
     energy = src["energy_column"]
-    errors, offset = {}, 0
+    errors, offset, counted = {}, 0, []
     for _, r in items:
-        extra = sorted(set(r.values) - declared)
-        if extra or energy not in r.values or energy in r.absent:
+        extra = sorted(set(r.values) - declared - {COUNTER})
+        counted.append(_carries_all(r, COUNTER))
+        if extra or COUNTER in r.values or energy not in r.values or energy in r.absent:
             for k in range(len(r)):
                 given = [c for c in extra if _carries(r, c, k)]
                 if given:
                     errors[offset + k] = (f"column(s) {', '.join(given)} not declared by energy "
                                           f"source {src['name']!r} (its columns: "
                                           f"{', '.join(sorted(declared))})")
-                elif not _carries(r, energy, k):
+                elif counted[-1][k] and _carries(r, energy, k):
+                    errors[offset + k] = (f"both {energy!r} and {COUNTER!r}: give the energy "
+                                          "of an interval or a counter reading")
+                elif counted[-1][k] and r.values[COUNTER][k] is None:
+                    errors[offset + k] = f"{COUNTER}: null (a missing reading is not stored)"
+                elif not counted[-1][k] and not _carries(r, energy, k):
                     errors[offset + k] = (f"no {energy!r} (the energy of source "
                                           f"{src['name']!r})")
         offset += len(r)
@@ -400,13 +416,61 @@ def _write_source(conn, src: dict, items: list, out: Written) -> None:
     duration_s = _column(items, "duration_s", number_errors)
     names = [r.name for _, r in items for _ in range(len(r))]
     times = [t for _, r in items for t in r.times]
-    batch, kept, repeats = ingest.check_readings(conn, src, names, times, values, duration_s,
-                                                 errors, number_errors)
+    counted = np.concatenate(counted)
+    if not counted.any():
+        batch, kept, repeats = ingest.check_readings(conn, src, names, times, values, duration_s,
+                                                     errors, number_errors)
+    else:
+        register = _column(items, COUNTER, number_errors)
+        labels = [f"message {i + 1}" for i, r in items for _ in range(len(r))]
+        parts = []
+        for rows in (np.flatnonzero(~counted), np.flatnonzero(counted)):
+            if not len(rows):
+                continue
+            part_errors = {j: errors[r] for j, r in enumerate(rows.tolist()) if r in errors}
+            part = ingest.check_readings(
+                conn, src, [names[r] for r in rows], [times[r] for r in rows],
+                {c: (register if counted[rows[0]] and c == energy else v)[rows]
+                 for c, v in values.items()}, duration_s[rows], part_errors,
+                {j: number_errors[r] for j, r in enumerate(rows.tolist()) if r in number_errors},
+                counter=bool(counted[rows[0]]), notes=out.notes,
+                labels=[labels[r] for r in rows], anchors=anchors)
+            for j, reason in part_errors.items():
+                errors[int(rows[j])] = ingest.renumber_lines(reason, rows)
+            parts.append((part[0], rows[part[1]], part[2]))
+        batch, kept, repeats = _joined(conn, src, parts, errors)
     inserted, conflicts = ingest.load_readings(conn, src, batch)
     for j in conflicts:
         errors.setdefault(int(kept[j]), "a different value is already stored for this time")
     _settle(out, items, errors, inserted, len(batch) - inserted - len(conflicts) + repeats)
     out.loaded[src["name"]] = (batch.meter_id, batch.ts, batch.duration_s, batch.values[energy])
+
+
+def _carries_all(r: Readings, column: str) -> np.ndarray:
+    """Per reading of a message: whether it gives ``column``."""
+    return np.array([_carries(r, column, k) for k in range(len(r))]) if column in r.absent \
+        else np.full(len(r), column in r.values)
+
+
+def _joined(conn, src: dict, parts: list, errors: dict):
+    """The interval and counter readings of a batch as one, without the
+    counter intervals that overlap a stored reading or an interval reading
+    of the batch (both would count the same time)."""
+    batches = [b for b, _, _ in parts]
+    batch = readings.Batch(
+        np.concatenate([b.meter_id for b in batches]), np.concatenate([b.ts for b in batches]),
+        np.concatenate([b.duration_s for b in batches]),
+        {c: np.concatenate([b.values[c] for b in batches]) for c in batches[0].values},
+        np.concatenate([np.full(len(b), np.nan) if b.counter_end is None else b.counter_end
+                        for b in batches]))
+    kept = np.concatenate([rows for _, rows, _ in parts])
+    target = readings.table(src["name"], [c["name"] for c in src["columns"]])
+    clash = readings.overlapping(conn, target, batch.meter_id, batch.ts, batch.duration_s)
+    for j in clash.tolist():
+        errors.setdefault(int(kept[j]), ingest.STORED_OVERLAP)
+    keep = np.ones(len(batch), dtype=bool)
+    keep[clash] = False
+    return batch.take(keep), kept[keep], sum(repeats for _, _, repeats in parts)
 
 
 def _write_drivers(conn, drivers, out: Written) -> None:
@@ -531,12 +595,14 @@ class Stats:
 
 
 def flush(store, messages: list[Message], routes, stats: Stats, monitor=None,
-          now=time.time):
+          now=time.time, anchors: dict | None = None):
     """Parse and write one batch in one transaction; update ``stats``.
 
     Malformed messages and refused readings are logged (one line each) and
-    counted, never raised. A database error propagates with nothing
-    written, so the caller keeps the batch and tries again. Returns what was
+    counted, never raised; so are the notes on counter readings. A database
+    error propagates with nothing written, so the caller keeps the batch and
+    tries again. anchors: as for ``write``, kept by the caller from batch to
+    batch and updated only when the batch is committed. Returns what was
     written (``Written``) and the alerts the monitor raised.
     """
     parsed, malformed = [], []
@@ -546,8 +612,11 @@ def flush(store, messages: list[Message], routes, stats: Stats, monitor=None,
             malformed.append((i, str(got)))
         else:
             parsed.append((i, got))
+    pending = None if anchors is None else dict(anchors)
     with store.begin() as conn:
-        written = write(conn, parsed)
+        written = write(conn, parsed, pending)
+    if anchors is not None:
+        anchors.update(pending)
     stats.batches += 1
     stats.messages += len(messages)
     stats.malformed += len(malformed)
@@ -558,6 +627,8 @@ def flush(store, messages: list[Message], routes, stats: Stats, monitor=None,
         log.warning("malformed topic=%s reason=%s", messages[i].topic, reason)
     for i, reason in written.rejected:
         log.warning("rejected topic=%s reason=%s", messages[i].topic, reason)
+    for note in written.notes:
+        log.info("counter %s", note)
     stats.last_lag_s = now() - messages[0].received_s
     stats.max_lag_s = max(stats.max_lag_s, stats.last_lag_s)
     raised = []

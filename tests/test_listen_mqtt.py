@@ -222,6 +222,27 @@ def test_listen_keeps_messages_through_a_database_outage(broker, listen, db_url)
         assert counts["write_failures"] >= 2
 
 
+def test_listen_turns_counter_readings_into_intervals(broker, listen, db_url):
+    listener = listen(*broker)
+    client = publisher(*broker)
+    topic = listener.topic("M-Compressor-1")
+    # one register reading a message, each in a batch of its own: the first
+    # anchors, each later one is the energy since the one before
+    for h, register in enumerate([1000.0, 1040.0, 1081.5]):
+        publish(client, topic, {"ts": hour(h), "counter": register})
+        wait_for_rows(db_url, h)
+    publish(client, topic, {"ts": hour(2), "counter": 1081.5})      # a replay
+    publish(client, topic, {"ts": hour(3), "counter": 5.0})         # the meter was reset
+    rows = wait_for_rows(db_url, 3)
+    listener.wait_for_log("counter reset", 1)
+    counts = listener.stop()
+    client.disconnect()
+    assert [e for _, e in rows] == [40.0, 41.5, 5.0]
+    assert [ts for ts, _ in rows] == [1748815200, 1748818800, 1748822400]  # from 00:00 +02:00
+    assert counts["inserted"] == 3 and counts["duplicate"] == 1 and counts["rejected"] == 0
+    assert "only anchors the counter" in listener.log_text()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

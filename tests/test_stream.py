@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from engine import alerts, realtime, stream
+from engine import alerts, catalog, realtime, stream
 from engine.errors import EnmsError
 
 METER_TOPIC = "enms/Test Plant/meter/M-Compressor-1"
@@ -221,6 +221,48 @@ def test_flush_reads_json_values_as_csv_cells_reading_by_reading(store, plant, t
           reading(store, ts="2025-06-02T15:00:00+02:00", consumption_kwh=12.5)]
     stream.flush(store, wh, routes, stats)
     assert [r[2] for r in stored(store)[-2:]] == [12.5, 12.5]
+
+
+def test_counter_readings_become_intervals_as_in_a_counter_csv(store, plant):
+    plant(store)
+    catalog.add_meter(store, "M-Register", "Compressor-1", "electricity", counter_max=1e6)
+    stats, anchors = stream.Stats(), {}
+    topic = "enms/Test Plant/meter/M-Register"
+
+    def send(*payloads):
+        return stream.flush(store, [stream.Message(topic, msg(p), 0.0) for p in payloads],
+                            stream.DEFAULT_ROUTES, stats, anchors=anchors)[0]
+
+    first = send({"ts": "2025-06-02T08:00:00+02:00", "counter": 999_950})
+    assert first.inserted == 0 and "only anchors the counter" in first.notes[0]
+    # one reading a batch: each pairs with the one before (kept until stored)
+    assert send({"ts": "2025-06-02T09:00:00+02:00", "counter": 999_990, "power_kw": 40}).inserted == 1
+    rolled = send({"ts": "2025-06-02T10:00:00+02:00", "counter": 30})
+    assert rolled.notes == ["message 1: counter rolled over at 1,000,000"]
+    # a replay adds nothing; a later one continues from the stored register
+    replay = send({"ts": "2025-06-02T10:00:00+02:00", "counter": 30})
+    assert (replay.inserted, replay.duplicate) == (0, 1)
+    refused = send({"ts": "2025-06-02T11:00:00+02:00", "counter": 70, "consumption_kwh": 40},
+                   {"ts": "2025-06-02T11:00:00+02:00", "counter": None},
+                   {"ts": "2025-06-02T11:00:00+02:00", "counter": 70})
+    assert [r.split(":")[0] for _, r in refused.rejected] == [
+        "both 'consumption_kwh' and 'counter'", "counter"]
+    with store.read() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT ts, duration_s, consumption_kwh, power_kw, counter_end FROM "
+            "electricity_readings r JOIN meters m ON m.id = r.meter_id "
+            "WHERE m.name = 'M-Register' ORDER BY ts")).all()
+    hour = 3600
+    start = 1748844000   # 2025-06-02 08:00 +02:00
+    assert [tuple(r) for r in rows] == [
+        (start, hour, 40.0, 40.0, 999_990.0), (start + hour, hour, 40.0, None, 30.0),
+        (start + 2 * hour, hour, 40.0, None, 70.0)]
+    # the daily rollup counts the intervals, as for any reading
+    with store.read() as conn:
+        day = conn.execute(sa.text(
+            "SELECT sum(energy) FROM meter_daily d JOIN meters m ON m.id = d.meter_id "
+            "WHERE m.name = 'M-Register'")).scalar()
+    assert day == 120.0
 
 
 def test_flush_writes_driver_values_and_rolls_them_up(store, plant):

@@ -87,6 +87,7 @@ class Listener:
         self.batcher = stream.Batcher(args.batch, args.batch_age)
         self.backoff = stream.Backoff()
         self.stats = stream.Stats()
+        self.anchors = {}        # counter readings not stored (stream.write)
         self.stop = threading.Event()
         self.session = 0         # connection number: acknowledgements are per connection
         self.reconnects = 0
@@ -175,7 +176,8 @@ class Listener:
     def _write(self) -> bool:
         batch = self.batcher.next_batch()
         try:
-            stream.flush(self.store, batch, self.routes, self.stats, self.monitor)
+            stream.flush(self.store, batch, self.routes, self.stats, self.monitor,
+                         anchors=self.anchors)
         except (EnmsError, sa.exc.SQLAlchemyError) as exc:
             self.stats.write_failures += 1
             log.warning("database write failed (%s); %d messages kept, retrying",
