@@ -54,6 +54,10 @@ from rapidfuzz import fuzz
 THRESHOLD = 70.0
 MARGIN = 6.0
 FULL_RECALL = 0.95
+# A name looked for inside free text (find_span) must fit better than one
+# said in a slot: the runs around it are not names at all.
+SPAN_THRESHOLD = 85.0
+SPAN_MAX_WORDS = 4
 ARTICLES = ("the", "a", "an")
 CONJUNCTIONS = ("and", "plus", "with", "also")
 _SPLIT_ALNUM = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
@@ -403,6 +407,45 @@ def find_mentions(text: str, candidates, *, lang: str = "en",
             rest.append(words[i])
             i += 1
     return found, " ".join(rest)
+
+
+def find_span(text: str, candidates, *, lang: str = "en", articles: Iterable[str] = ARTICLES,
+              threshold: float = SPAN_THRESHOLD, max_words: int = SPAN_MAX_WORDS
+              ) -> tuple[str, float] | None:
+    """The run of words in ``text`` that best names one of ``candidates``, and
+    its score: ('are there gaps in the boiler one meter data', equipment) ->
+    ('boiler one', 100.0); None when no run reaches ``threshold``.
+
+    For free text in which a name sits among other words (no slot around it).
+    Runs of 1 to ``max_words`` words are scored like ``score_all``; the best
+    score wins, the longer run on a tie ('boiler one' over 'boiler'). The run
+    is returned as said, for ``resolve`` to decide (it may still be ambiguous:
+    'the compressor').
+    """
+    words = re.sub(r"'s\b", "", text.lower()).split()
+    forms = [f for fs in _as_forms(candidates, lang, articles).values() for f in fs]
+    known = {w for f in forms for w in f.split()}
+    best: tuple[float, int, str] | None = None
+    for start in range(len(words)):
+        for end in range(start + 1, min(len(words), start + max_words) + 1):
+            run = " ".join(words[start:end])
+            query = normalise(run, lang, articles)
+            # A run whose first or last word is in no name cannot beat the
+            # same run without it (cheap to skip, most runs are such).
+            if not query or not _near(query.split()[0], known) or \
+                    not _near(query.split()[-1], known):
+                continue
+            score = max(_score(query, f).score for f in forms)
+            if score >= threshold and (best is None or (score, end - start) > best[:2]):
+                best = (score, end - start, run)
+    return (best[2], best[0]) if best else None
+
+
+def _near(word: str, known: set[str]) -> bool:
+    """Whether ``word`` may belong to a name: one of its words, like one, or
+    the start of one ('h' of 'hvac' in 'h vac main')."""
+    return word in known or any(k.startswith(word) or _word_similarity(word, k) > 0
+                                for k in known)
 
 
 def resolve_list(spoken: str, candidates, *, lang: str = "en",

@@ -349,9 +349,12 @@ class AccountsMixin:
             self._failed(message, intent, exc)
 
     def _said_number(self, message) -> int | None:
-        """'acknowledge alert twelve' / 'alert number 12' -> 12."""
+        """'acknowledge alert twelve' / 'alert number 12' -> 12: a number right
+        after an alert word or 'number' (not the 'one' of 'compressor one')."""
         words = nm.normalise(message.data.get("utterance", ""), self._num_lang, ()).split()
-        numbers = [int(w) for w in words if w.isdigit()]
+        before = set(self._words("alert_words")) | set(self._words("number_words"))
+        numbers = [int(w) for i, w in enumerate(words)
+                   if w.isdigit() and i > 0 and words[i - 1] in before]
         return numbers[-1] if numbers else None
 
     def _pick_alert(self, message, found: list[dict], intent: str) -> dict | None:

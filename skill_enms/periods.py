@@ -7,7 +7,8 @@ The words come from the locale (``periods.value``: phrase -> code, and the
 "letzten Monat", "diese Woche" with the same code (number words, also those
 written as one word, through ``engine.names.normalise``). Codes:
 ``this_month``, ``last_month``, ``this_year``, ``last_year``, ``this_week``,
-``last_week``, ``this_quarter``, ``last_quarter``, ``q1``-``q4``, ``m1``-``m12``.
+``last_week``, ``this_quarter``, ``last_quarter``, ``q1``-``q4``, ``m1``-``m12``,
+``h1``/``h2`` (first/second half of a year), ``today``, ``yesterday``.
 
 The rule for periods without a year (documented in docs/voice.md): they count
 from a reference day, which is the newest day with meter data, or today if that
@@ -20,7 +21,11 @@ plant, whose data end in October 2025, answers "in March" with March 2025):
   started by the reference day, else of the year before;
 - a quarter alone: likewise;
 - a year ("2024", "twenty twenty four", "two thousand twenty four") with a
-  month or quarter: that month or quarter of that year.
+  month or quarter: that month or quarter of that year;
+- two months ("from January to June", "between March and June"): from the
+  first to the end of the second (of the next year if it comes earlier);
+- "today", "yesterday": the reference day, the day before (the reference day
+  is the newest day with data, so "today" on a plant whose data lag is that day).
 """
 from __future__ import annotations
 
@@ -110,10 +115,26 @@ def parse(text: str, phrases: dict[str, str], reference: date, *, lang: str = "e
                 used[j] = True
                 j -= 1
     rest = " ".join(t for t, u in zip(tokens, used) if not u)
-    year = next((int(c[1:]) for c in codes if c.startswith("y")), None)
-    code = next((c for c in codes if not c.startswith("y")), None)
+    year = next((int(c[1:]) for c in codes if _is_year_code(c)), None)
+    months = [c for c in codes if _is_month(c)]
+    if len(months) >= 2:
+        # "from January to June", "between March and June": the months between.
+        first = _period(months[0], year, reference)
+        last = _period(months[-1], first.first.year, reference)
+        if last.last < first.first:
+            last = _period(months[-1], first.first.year + 1, reference)
+        return Period(first.first, last.last, "range"), rest
+    code = next((c for c in codes if not _is_year_code(c)), None)
     period = _period(code, year, reference)
     return period, rest
+
+
+def _is_year_code(code: str) -> bool:
+    return code.startswith("y") and code[1:].isdigit()
+
+
+def _is_month(code: str) -> bool:
+    return code.startswith("m") and code[1:].isdigit()
 
 
 def _period(code: str | None, year: int | None, ref: date) -> Period | None:
@@ -126,6 +147,14 @@ def _period(code: str | None, year: int | None, ref: date) -> Period | None:
         if year is None:
             year = ref.year if month <= ref.month else ref.year - 1
         return Period(*_month(year, month), "month")
+    if code in ("h1", "h2"):
+        if year is None:
+            year = ref.year if code == "h1" or ref.month >= 7 else ref.year - 1
+        return Period(*((date(year, 1, 1), date(year, 6, 30)) if code == "h1"
+                        else (date(year, 7, 1), date(year, 12, 31))), "half")
+    if code in ("today", "yesterday"):
+        day = ref if code == "today" else ref - timedelta(days=1)
+        return Period(day, day, "day")
     if code.startswith("q") and code[1:].isdigit():
         q = int(code[1:])
         if year is None:

@@ -26,13 +26,14 @@ from pathlib import Path
 
 from ovos_utils.process_utils import RuntimeRequirements
 from ovos_workshop.decorators import intent_handler
-from ovos_workshop.skills import OVOSSkill
+from ovos_workshop.skills.fallback import FallbackSkill
 
 from engine import names as nm
 from skill_enms import periods as sp
 from skill_enms import roles
 from skill_enms.accounts import AccountsMixin
 from skill_enms.announcements import AnnouncementsMixin
+from skill_enms.free_speech import FREE_SPEECH, FreeSpeechMixin
 from skill_enms.common import pinned_core_lang, pinned_lang, pinned_language, \
     sentence as _sentence
 from skill_enms.monitoring import MonitoringMixin
@@ -52,7 +53,8 @@ def resources_dir() -> str:
     return str(here.parent)
 
 
-class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, OVOSSkill):
+class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, FreeSpeechMixin,
+                FallbackSkill):
     """Voice interface of the energy management system (ISO 50001)."""
 
     # The database is local or on the plant network and opened on first use:
@@ -253,6 +255,8 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, OVOSSkill):
 
     def _say_span(self, first: date, last: date) -> str:
         """Whole months as months ('January to October 2025'), else days."""
+        if first == last:
+            return self._say_date(first, year=True)
         month_end = last.day == calendar.monthrange(last.year, last.month)[1]
         if first.day == 1 and month_end:
             months = self._values("month_names")
@@ -354,8 +358,8 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, OVOSSkill):
         neither the intent's own words nor a period join it ('boiler' + 'one')."""
         value = (message.data.get(slot) or "").strip()
         utterance = message.data.get("utterance") or ""
-        if not value:
-            return ""
+        if not value or message.data.get(FREE_SPEECH):
+            return value
         low = utterance.lower()
         pos = low.find(value.lower())
         if pos < 0:
@@ -447,6 +451,13 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, OVOSSkill):
             return None
         result = nm.resolve_seu(text, cat.seus, equipment_aliases=aliases,
                                 source_aliases=aliases, **self._kw())
+        if isinstance(result, nm.NoMatch) and not result.reason:
+            # A slot may hold more than the name ("the boiler's energy" of
+            # "tell me about the boiler's energy model"): the name inside it.
+            span = nm.find_span(text, {e: aliases.get(e, []) for e in equipment_names},
+                                **self._kw())
+            if span and span[0] != text.strip().lower():
+                return self._resolve_seu(message, span[0], intent)
         if isinstance(result, nm.SeuMatch):
             return result.equipment, result.source
         if isinstance(result, nm.Ambiguous):
@@ -830,9 +841,14 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, OVOSSkill):
         # Help's sample lines are one or two words, so padatious may give it
         # any short unknown utterance ("bla bla bla"): without one of its own
         # words it is not understood rather than answered.
-        spoken = set(re.findall(r"[^\W\d_]+", (message.data.get("utterance") or "").lower()))
+        utterance = message.data.get("utterance") or ""
+        spoken = set(re.findall(r"[^\W\d_]+", utterance.lower()))
         if not spoken & self._intent_words("help"):
-            self.bus.emit(message.forward("complete_intent_failure", {"lang": self.lang}))
+            # Not help: free speech may still be understood ("can you tell me
+            # how the pump did yesterday"); else nothing matched.
+            if not self.handle_free_speech(message.forward(message.msg_type, {
+                    "utterances": [utterance], "lang": message.data.get("lang")})):
+                self.bus.emit(message.forward("complete_intent_failure", {"lang": self.lang}))
             return
         self._say(message, self._render("help"), "help", detail=self._render("help.detail"))
 

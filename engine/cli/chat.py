@@ -33,19 +33,22 @@ from urllib.parse import urlsplit
 from engine.errors import EnmsError
 
 SKILL_ID = "skill-enms.openvoiceos"
-# Stop, converse (follow-up answers), padatious high and medium confidence.
-# No low-confidence padatious and no fallbacks: an utterance the skill does
-# not know is "not understood", never a guess.
+# Stop, converse (follow-up answers), padatious high and medium confidence,
+# then the skill's own key-word fallback for free speech (skill_enms/free_speech.py).
+# No low-confidence padatious: an utterance neither understands is "not
+# understood", never a guess.
 PIPELINE = [
     "ovos-stop-pipeline-plugin-high",
     "ovos-converse-pipeline-plugin",
     "ovos-padatious-pipeline-plugin-high",
     "ovos-padatious-pipeline-plugin-medium",
+    "ovos-fallback-pipeline-plugin-medium",
     "ovos-stop-pipeline-plugin-medium",
 ]
 SPEAK = ("speak", "ovos.utterance.speak")
 UNMATCHED = ("complete_intent_failure", "ovos.intent.unmatched")
 HANDLED = ("ovos.utterance.handled",)
+FREE_SPEECH_INTENT = "enms.free_speech.intent"
 DEFAULT_LANG = "en-us"
 CONNECT_TIMEOUT_S = 5.0
 # An upper bound only (the core wakes the caller when ready): the first start
@@ -134,6 +137,11 @@ class Conversation:
                 turn.slots = {k: v for k, v in message.data.items()
                               if k not in ("utterance", "lang", "intent_type")
                               and isinstance(v, str)}
+            elif kind == FREE_SPEECH_INTENT and turn.intent is None:
+                # The skill's fallback understood free speech (skill_enms/free_speech.py).
+                turn.intent = message.data.get("intent")
+                turn.slots = {k: v for k, v in message.data.items()
+                              if k != "intent" and isinstance(v, str) and v}
             elif kind in SPEAK:
                 turn.speech.append(message.data.get("utterance", ""))
                 turn.meta.append((message.data.get("meta") or {}).get("enms") or {})
@@ -446,13 +454,14 @@ def run_ask(args) -> int:
 def run_chat(args) -> int:
     """``enms chat``: a terminal conversation; empty line, 'quit' or Ctrl-D ends it."""
     started = time.perf_counter()
-    # The first start after an install learns the skill's phrases (padatious,
-    # 15-20 s a language); say so rather than sit silent.
+    # The first in-process start after an install learns the skill's phrases
+    # (padatious, 15-20 s a language); say so rather than sit silent.
     notice = threading.Timer(SLOW_START_NOTICE_S, print, args=(
         "Starting the voice assistant; the first start after an install learns "
         "the phrases and takes up to a minute...",), kwargs={"file": sys.stderr, "flush": True})
     notice.daemon = True
-    notice.start()
+    if not args.bus:
+        notice.start()
     try:
         assistant = _open(args)
     finally:
