@@ -19,6 +19,11 @@ utterance is meant for, no clarifying question, something said. Training
 intents store a new baseline version each time (the database is thrown
 away afterwards).
 
+The full (generation 2) garbage collections that fell among the timed
+answers are counted and timed (``gc.callbacks``): each stops one answer,
+for longer than most answers take, and is what a p95 of 30 answers often
+shows.
+
 Cold: ``enms ask "what equipment do you track"`` as a new process, from
 start to exit with the answer printed, median of ``--cold`` runs. Padatious
 trains from scratch only the first time after an install (its cache lives
@@ -34,6 +39,7 @@ cold start < 3 s.
 """
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import statistics
@@ -94,17 +100,41 @@ def answer(assistant, intent: str, utterance: str):
     return turn
 
 
-def warm(assistant, repeat: int, intents: list[str]) -> dict:
+class FullCollections:
+    """Python's full (generation 2) garbage collections while in use: how many
+    and how long each took [s]. One stops the answer it falls in; with the
+    objects of a warm OVOS core tracked, it can take longer than an answer."""
+
+    def __init__(self):
+        self.seconds, self._started = [], None
+
+    def _callback(self, phase, info):
+        if info["generation"] == 2:
+            if phase == "start":
+                self._started = time.perf_counter()
+            elif self._started is not None:
+                self.seconds.append(time.perf_counter() - self._started)
+
+    def __enter__(self):
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._callback)
+
+
+def warm(assistant, repeat: int, intents: list[str]) -> tuple[dict, FullCollections]:
     for intent in intents:                          # untimed: caches filled
         for utterance in INTENTS[intent]:
             answer(assistant, intent, utterance)
     times = {intent: {u: [] for u in INTENTS[intent]} for intent in intents}
-    for i in range(repeat):
-        for intent in intents:
-            utterances = INTENTS[intent]
-            utterance = utterances[i % len(utterances)]
-            times[intent][utterance].append(answer(assistant, intent, utterance).seconds)
-    return times
+    with FullCollections() as collections:
+        for i in range(repeat):
+            for intent in intents:
+                utterances = INTENTS[intent]
+                utterance = utterances[i % len(utterances)]
+                times[intent][utterance].append(answer(assistant, intent, utterance).seconds)
+    return times, collections
 
 
 def cold(env: dict, runs: int) -> list[float]:
@@ -206,7 +236,7 @@ def main() -> int:
             if args.profile:
                 profile(assistant, args.profile, args.repeat)
                 return 0
-            times = warm(assistant, args.repeat, intents)
+            times, collections = warm(assistant, args.repeat, intents)
         finally:
             assistant.close()
         print(f"\n{'intent':<18} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'target':>8}")
@@ -222,6 +252,9 @@ def main() -> int:
             if args.by_utterance:
                 for utterance, runs in by_utterance.items():
                     print(f"    {statistics.median(runs) * 1000:7.1f} ms median  {utterance}")
+        full = collections.seconds
+        print(f"\nfull garbage collections during the timed answers: {len(full)}"
+              + (f", {', '.join(f'{s * 1000:.0f}' for s in full)} ms" if full else ""))
         if args.cold:
             runs = cold(env, args.cold)
             median = statistics.median(runs)
