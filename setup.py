@@ -11,6 +11,8 @@ VOICE = [
     "ovoscope>=0.13,<0.14",
     "rapidfuzz>=3",
     "num2words>=0.5.13",
+    # word stems for the key words of free speech in languages that inflect (de-de)
+    "snowballstemmer>=2.2",
 ]
 
 # Charts, the PDF reports and the audit package (`enms report --pdf`,

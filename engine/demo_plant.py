@@ -216,10 +216,10 @@ ALIASES = {
                    "operating_hours": ["running hours"]},
     },
     "de-de": {
-        "equipment": {"Boiler-1": ["Kessel eins", "Heizkessel"],
-                      "Compressor-1": ["Kompressor eins"],
+        "equipment": {"Boiler-1": ["Kessel eins", "Heizkessel", "Gaskessel"],
+                      "Compressor-1": ["Kompressor eins", "Verdichter eins"],
                       "Compressor-EU-1": ["Kompressor E U eins", "Erweiterungskompressor"],
-                      "HVAC-Main": ["Lüftung Haupthalle", "Klimaanlage Haupthalle"],
+                      "HVAC-Main": ["Lüftung Haupthalle", "Klimaanlage Haupthalle", "Hauptlüftung"],
                       "HVAC-EU-North": ["Wärmepumpe Nord", "Lüftung Nord"],
                       "Conveyor-A": ["Förderband A"],
                       "Hydraulic-Pump-1": ["Hydraulikpumpe eins", "Hydraulikpumpe"],

@@ -282,7 +282,7 @@ class AccountsMixin:
         """(label, the open alerts about what ``text`` names); None after speaking.
 
         Names are matched against the catalog's equipment, drivers and energy
-        sources; when alerts exist, first against what has alerts only."""
+        sources; a name that fits several is looked for among what has alerts."""
         cat = self._catalog()
         aliases = self._aliases()
         filler = set(self._words("alert_words"))
@@ -299,11 +299,14 @@ class AccountsMixin:
         everything = {e: aliases.get(e, []) for e in cat.equipment}
         everything.update(cat.driver_candidates(aliases, self._num_lang))
         narrow = {k: v for k, v in everything.items() if k in with_alerts}
-        result = nm.resolve(rest, narrow, **self._kw()) if narrow else None
-        if not isinstance(result, nm.Match):
-            wide = nm.resolve(rest, everything, **self._kw())
-            if result is None or isinstance(wide, nm.Match) or isinstance(result, nm.NoMatch):
-                result = wide
+        # A name that fits one thing of the catalog is that thing ("compressor
+        # one" is Compressor-1, with or without alerts); only a name that fits
+        # several ("the compressor") is looked for among those with alerts.
+        result = nm.resolve(rest, everything, **self._kw())
+        if isinstance(result, nm.Ambiguous) and narrow:
+            among = nm.resolve(rest, narrow, **self._kw())
+            if isinstance(among, nm.Match):
+                result = among
         name = self._settle_name(message, result, everything, intent, text,
                                  sorted(cat.equipment)[:3])
         if name is None:

@@ -35,6 +35,12 @@ CUE_LISTS = ("acknowledge", "alert_word", "alerts", "train", "model_word", "cusu
 class FreeSpeechMixin:
     """Mixed into the skill (a ``FallbackSkill``)."""
 
+    def _grammar(self) -> kw.Grammar:
+        """The locale's ``grammar.value`` (stemmer, compounds); none: exact words."""
+        table = self._values("grammar")
+        return kw.Grammar(stemmer=table.get("stemmer", "").strip(),
+                          compounds=table.get("compounds", "").strip().lower() == "yes")
+
     def _cues(self) -> dict:
         key = (self.lang, "cues")
         if key not in self._value_cache:
@@ -45,7 +51,8 @@ class FreeSpeechMixin:
                         words = self.voc_list(f"{kind}.{name}")
                     except Exception:  # noqa: BLE001 - a list the locale lacks is empty
                         words = []
-                    found[f"{kind}.{name}"] = kw.phrases(words, **self._kw())
+                    found[f"{kind}.{name}"] = kw.phrases(words, grammar=self._grammar(),
+                                                         **self._kw())
             self._value_cache[key] = found
         return self._value_cache[key]
 
@@ -63,7 +70,8 @@ class FreeSpeechMixin:
                                          (kw.DRIVER, drivers),
                                          (kw.PERIOD, self._split_period(utterance)[0]))
                 if found}
-        intent = kw.classify(utterance, self._cues(), said, **self._kw())
+        intent = kw.classify(utterance, self._cues(), said, grammar=self._grammar(),
+                             **self._kw())
         named = span[0] if span else ""
         if intent in SEU_SLOT_INTENTS:
             slots = {"seu": " ".join(sources + [named]).strip() if named else ""}

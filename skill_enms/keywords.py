@@ -28,12 +28,14 @@ Rules (``RULES``, tried in order; the first that holds wins):
 
 The words are matched after ``engine.names.normalise`` (lower case, number
 words as digits, spelled letters joined, articles dropped), cues and
-utterance alike, whole words only. Nothing here is English: the words are
-the locale's.
+utterance alike, whole words only; a language may ask for stems and
+compounds (``Grammar``, from the locale). Nothing here is English: the words
+are the locale's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 from engine import names as nm
@@ -73,23 +75,53 @@ RULES = (
 DEFAULT = ("seu_report", (SEU, PERIOD))
 
 
-def phrases(words: Iterable[str], lang: str = "en",
-            articles: Iterable[str] = nm.ARTICLES) -> tuple[tuple[str, ...], ...]:
+@dataclass(frozen=True)
+class Grammar:
+    """How a language's words are matched (the locale's ``grammar.value``):
+    ``stemmer``, a Snowball stemmer's name ("german": "trainier" and
+    "trainiere" are one word), empty for exact words; ``compounds``, a word
+    also says a cue it ends with ("stromzähler" says "zähler"), for languages
+    that write compounds as one word. English: exact words, no compounds
+    ("unacknowledged" must not say "acknowledged")."""
+    stemmer: str = ""
+    compounds: bool = False
+
+    def words(self, text: str, lang: str, articles: Iterable[str]) -> list[str]:
+        words = nm.normalise(text, lang, articles).split()
+        return _stemmer(self.stemmer).stemWords(words) if self.stemmer else words
+
+
+@lru_cache(maxsize=None)
+def _stemmer(name: str):
+    import snowballstemmer
+    return snowballstemmer.stemmer(name)
+
+
+# A compound says a cue it ends with only if the cue is this long (not "ab").
+COMPOUND_MIN_LETTERS = 5
+
+
+def phrases(words: Iterable[str], lang: str = "en", articles: Iterable[str] = nm.ARTICLES,
+            grammar: Grammar = Grammar()) -> tuple[tuple[str, ...], ...]:
     """Cue phrases as normalised word tuples (for ``classify``'s ``cues``)."""
-    out = {tuple(nm.normalise(w, lang, articles).split()) for w in words}
+    out = {tuple(grammar.words(w, lang, articles)) for w in words}
     return tuple(sorted(p for p in out if p))
 
 
-def _says(words: list[str], cue: tuple[tuple[str, ...], ...]) -> bool:
+def _says(words: list[str], cue: tuple[tuple[str, ...], ...], compounds: bool = False) -> bool:
     for phrase in cue:
         n = len(phrase)
-        if any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1)):
-            return True
+        for i in range(len(words) - n + 1):
+            run = tuple(words[i:i + n])
+            if run == phrase or (compounds and n == 1 and len(phrase[0]) >= COMPOUND_MIN_LETTERS
+                                 and run[0].endswith(phrase[0])):
+                return True
     return False
 
 
 def classify(text: str, cues: Mapping[str, tuple[tuple[str, ...], ...]], said: set[str],
-             *, lang: str = "en", articles: Iterable[str] = nm.ARTICLES) -> str | None:
+             *, lang: str = "en", articles: Iterable[str] = nm.ARTICLES,
+             grammar: Grammar = Grammar()) -> str | None:
     """The intent ``text`` asks for, or None.
 
     cues: {name: phrases} for ``cue.<name>``/``weak.<name>`` lists, as made
@@ -103,17 +135,18 @@ def classify(text: str, cues: Mapping[str, tuple[tuple[str, ...], ...]], said: s
     >>> classify("save this file", cues, set()) is None
     True
     """
-    words = nm.normalise(text, lang, articles).split()
+    words = grammar.words(text, lang, articles)
+
+    def says(name: str) -> bool:
+        return _says(words, cues.get(name, ()), grammar.compounds)
 
     def has(item: str) -> bool:
-        if item in CONTEXT:
-            return item in said
-        return _says(words, cues.get(f"cue.{item}", ()))
+        return item in said if item in CONTEXT else says(f"cue.{item}")
 
     context = bool(said) or has("domain")
     for rule in RULES:
-        strong = _says(words, cues.get(f"cue.{rule.cue}", ()))
-        weak = context and _says(words, cues.get(f"weak.{rule.cue}", ()))
+        strong = says(f"cue.{rule.cue}")
+        weak = context and says(f"weak.{rule.cue}")
         if not (strong or weak):
             continue
         if all(has(n) for n in rule.needs) and \
