@@ -33,7 +33,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 # The cases count relative periods from this day ("last month" = October 2025).
 REFERENCE_DATE = "2025-11-05"
-CANCEL = "cancel"
+CANCEL = {"en-us": "cancel", "de-de": "abbrechen"}
 
 
 @dataclass
@@ -84,7 +84,7 @@ def evaluate(assistant, cases: list[Case]) -> dict:
         turn = assistant.ask(case.utterance)
         answer = turn.as_dict()
         if turn.question:
-            assistant.ask(CANCEL)
+            assert not assistant.ask(CANCEL[assistant.lang]).question, "the question stays open"
         intent_ok = answer["intent"] == case.intent
         hits["intent"][0] += intent_ok
         hits["intent"][1] += 1
@@ -111,6 +111,11 @@ def evaluate(assistant, cases: list[Case]) -> dict:
     return {"scores": scores, "counts": hits, "misses": misses}
 
 
+def language(path) -> str:
+    """The language of a case file: ``*_de.tsv`` German, else English."""
+    return "de-de" if Path(path).stem.endswith("_de") else "en-us"
+
+
 def main(argv: list[str]) -> int:
     import os
     import tempfile
@@ -125,20 +130,22 @@ def main(argv: list[str]) -> int:
     build_demo(store)
     train_demo_baselines(store)
     alerts.evaluate(store, date(2025, 10, 1), date(2025, 10, 31), notifiers=[])
-    assistant = Assistant()
-    settings = assistant.croft.plugin_skills[SKILL_ID].instance.settings
-    settings["reference_date"] = REFERENCE_DATE
     try:
         for path in argv or [DATA / "utterances_dev_en.tsv"]:
-            result = evaluate(assistant, load_cases(path))
+            assistant = Assistant(lang=language(path))
+            settings = assistant.croft.plugin_skills[SKILL_ID].instance.settings
+            settings["reference_date"] = REFERENCE_DATE
+            try:
+                result = evaluate(assistant, load_cases(path))
+            finally:
+                # The skill keeps its settings in a file: leave no reference date there.
+                settings.pop("reference_date", None)
+                assistant.close()
             for case, problem, speech in result["misses"]:
                 print(f"{case.intent or 'none':17} {problem:40} | {case.utterance} | {speech[:90]}")
             print(path, {k: f"{v:.3f} ({result['counts'][k][0]}/{result['counts'][k][1]})"
                          for k, v in result["scores"].items()})
     finally:
-        # The skill keeps its settings in a file: leave no reference date there.
-        settings.pop("reference_date", None)
-        assistant.close()
         store.dispose()
     return 0
 
