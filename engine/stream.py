@@ -11,7 +11,9 @@ A payload is one JSON object or a list of them (a bulk message). ``ts`` marks
 the START of the interval; it is ISO 8601, best with its UTC offset (without
 one it is the site's local time, as in a CSV file). ``duration_s`` may be
 left out where the meter declares its interval. The other keys of a meter
-message are the columns its energy source declares.
+message are the columns its energy source declares. A counter meter sends
+``counter`` (its register at ``ts``) instead of the energy column: the
+interval since its previous register, as in a ``--counter`` CSV file.
 
 Plants that already publish their own topics give a mapping file (TOML)
 with one ``[[route]]`` per topic pattern: which meter or driver, which
