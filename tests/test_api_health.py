@@ -1,6 +1,7 @@
 """/api/v1/health and /api/v1/metrics over HTTP on loopback, on both backends:
 the demo factory (its data ends in 2025, so its meters are silent) plus one
 live meter fed through the streaming writer a minute ago."""
+import json
 import time
 from collections import Counter
 
@@ -26,11 +27,11 @@ def live(api):  # noqa: F811
     catalog.add_equipment(api.store, "Pump-Live", site="Demo Plant")
     catalog.add_meter(api.store, LIVE, "Pump-Live", "natural_gas", interval_s=60)
     end_s = int(time.time()) - 10
-    batch = [(i, stream.Reading("meter", LIVE, None, {
-        "timestamp": utc_iso(end_s - 60 * (LIVE_READINGS - i)), "duration_s": "60",
-        "consumption_m3": "0.5"})) for i in range(LIVE_READINGS)]
+    payload = json.dumps([{"ts": utc_iso(end_s - 60 * (LIVE_READINGS - i)), "duration_s": 60,
+                           "consumption_m3": 0.5} for i in range(LIVE_READINGS)]).encode()
     with api.store.begin() as conn:
-        written = stream.write(conn, batch)
+        written = stream.write(conn, [(0, stream.parse_message(f"enms/Demo Plant/meter/{LIVE}",
+                                                                payload))])
     assert written.inserted == LIVE_READINGS and not written.rejected, written
     return end_s
 
