@@ -64,8 +64,9 @@ def test_held_out_utterances(assistant):
     assert scores["rejected"] >= 0.80, _report(result)
 
 
-def test_development_utterances(assistant):
-    result = evaluate(assistant, load_cases(DATA / "utterances_dev_en.tsv"))
+@pytest.mark.parametrize("name", ["utterances_dev_en.tsv", "utterances_dev2_en.tsv"])
+def test_development_utterances(assistant, name):
+    result = evaluate(assistant, load_cases(DATA / name))
     scores = result["scores"]
     assert scores["intent"] >= 0.95, _report(result)
     assert scores["seu"] >= 0.97, _report(result)
