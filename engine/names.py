@@ -29,7 +29,8 @@ Scoring (0-100) of spoken text q against one form c of a candidate:
   0.25 precision), so leaving out words of a name ("hvac north" for
   HVAC-EU-North) costs less than saying words it does not have;
 - letter level: rapidfuzz ratio of q and c without spaces ("h vac main" vs
-  "hvac main"), used only when every number said also occurs in c;
+  "hvac main"), used only when every number said also occurs in c and the
+  ratio is >= 80, as for words ("boiler" is not "the bottler", 76.9);
 - a candidate's score is its best form's.
 
 Decision (``resolve``):
@@ -58,6 +59,9 @@ FULL_RECALL = 0.95
 # said in a slot: the runs around it are not names at all.
 SPAN_THRESHOLD = 85.0
 SPAN_MAX_WORDS = 4
+# Two words (or two names written without spaces) this alike are one
+# misheard or misspelt: rapidfuzz ratio / 100.
+WORD_RATIO = 0.8
 ARTICLES = ("the", "a", "an")
 CONJUNCTIONS = ("and", "plus", "with", "also")
 _SPLIT_ALNUM = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
@@ -290,7 +294,7 @@ def _word_similarity(a: str, b: str) -> float:
     if min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)):
         return 0.9
     ratio = fuzz.ratio(a, b) / 100.0
-    return ratio if ratio >= 0.8 else 0.0
+    return ratio if ratio >= WORD_RATIO else 0.0
 
 
 @dataclass(frozen=True)
@@ -312,7 +316,12 @@ def _score(query: str, form: str) -> _Score:
     score = 100.0 * (0.75 * recall + 0.25 * precision)
     said_numbers = {t for t in q if t.isdigit()}
     if said_numbers <= {w for w in c if w.isdigit()}:
-        score = max(score, fuzz.ratio("".join(q), "".join(c)))
+        # Letters compared without spaces ('h vac main' / 'hvac main') count
+        # as a spelling only when as alike as two words must be: 'boiler' is
+        # not 'bottler' (76.9).
+        compact = fuzz.ratio("".join(q), "".join(c))
+        if compact >= 100.0 * WORD_RATIO:
+            score = max(score, compact)
     # Compact equality ('h vac main' = 'hvac main') is exact too.
     exact = "".join(q) == "".join(c)
     if exact:

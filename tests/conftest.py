@@ -169,24 +169,39 @@ def pytest_runtest_makereport(item, call):
 # --- the skill end to end ----------------------------------------------------------------------
 
 @contextmanager
-def voice_demo(tmp_path_factory, name: str):
-    """The trained demo plant in a SQLite file that the in-process skill opens
-    (it finds its database through ENMS_DATABASE_URL), notifiers switched off:
-    yields the store. For a module-scoped fixture beside an ``Assistant``."""
+def voice_plant(tmp_path_factory, name: str, build):
+    """A plant built by ``build(store, folder)`` in a SQLite file that the
+    in-process skill opens (it finds its database through ENMS_DATABASE_URL),
+    notifiers switched off: yields the store. For a module-scoped fixture
+    beside an ``Assistant``.
+
+    XDG_CONFIG_HOME is the module's own folder, so is the skill's settings
+    file: the user's ~/.config/mycroft/skills/skill-enms.openvoiceos/
+    settings.json is neither read (another run's reference_date there would
+    move "last month") nor written (the skill stores its settings when it
+    shuts down)."""
     folder = tmp_path_factory.mktemp(name)
     url = str(folder / "enms.sqlite")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ENMS_DATA_DIR", str(folder))
         mp.setenv("ENMS_DATABASE_URL", url)
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
         for variable in ("ENMS_NOTIFY_CONFIG", "ENMS_SMTP_HOST", "ENMS_WEBHOOK_URL"):
             mp.delenv(variable, raising=False)
         store = Store(url)
         try:
-            build_demo(store)
-            train_demo_baselines(store)
+            build(store, folder)
             yield store
         finally:
             store.dispose()
+
+
+def voice_demo(tmp_path_factory, name: str):
+    """``voice_plant`` with the demo factory, every baseline trained."""
+    def build(store, folder):
+        build_demo(store)
+        train_demo_baselines(store)
+    return voice_plant(tmp_path_factory, name, build)
 
 
 def say(assistant, utterance: str):

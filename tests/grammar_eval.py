@@ -126,6 +126,9 @@ def main(argv: list[str]) -> int:
     folder = tempfile.mkdtemp(prefix="grammar-")
     os.environ["ENMS_DATA_DIR"] = folder
     os.environ["ENMS_DATABASE_URL"] = url = os.path.join(folder, "enms.sqlite")
+    # The skill's settings file in a folder of this run's own (it is written
+    # at shut-down; the user's must not get this run's reference date).
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(folder, "config")
     store = Store(url)
     build_demo(store)
     train_demo_baselines(store)
@@ -138,8 +141,6 @@ def main(argv: list[str]) -> int:
             try:
                 result = evaluate(assistant, load_cases(path))
             finally:
-                # The skill keeps its settings in a file: leave no reference date there.
-                settings.pop("reference_date", None)
                 assistant.close()
             for case, problem, speech in result["misses"]:
                 print(f"{case.intent or 'none':17} {problem:40} | {case.utterance} | {speech[:90]}")

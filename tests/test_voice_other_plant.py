@@ -19,9 +19,8 @@ from num2words import num2words
 pytest.importorskip("ovoscope")
 
 import other_plant  # noqa: E402
-from conftest import pct_words, say  # noqa: E402
+from conftest import pct_words, say, voice_plant  # noqa: E402
 from engine import alerts, baselines, quality, reports, savings  # noqa: E402
-from engine.store import Store  # noqa: E402
 from skill_enms.monitoring import active_alarm  # noqa: E402
 
 BREWERY_EQUIPMENT = ["Bottling-Line-3", "Brewhouse-Kettle", "CIP-Station", "Chiller-2",
@@ -57,29 +56,13 @@ def no_demo_names(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def brewery(tmp_path_factory):
-    """The brewery, its 2024 baselines trained and 2025's alerts evaluated, in
-    a SQLite file the in-process skill opens through ENMS_DATABASE_URL.
-
-    XDG_CONFIG_HOME is a folder of this module's own, so the skill's settings
-    file is too: the user's ~/.config/mycroft/skills/skill-enms.openvoiceos/
-    settings.json is neither read (another run's reference_date there would
-    move "last month") nor written (the skill stores its settings when it
-    shuts down)."""
-    folder = tmp_path_factory.mktemp("voice-brewery")
-    url = str(folder / "enms.sqlite")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ENMS_DATA_DIR", str(folder))
-        mp.setenv("ENMS_DATABASE_URL", url)
-        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
-        for variable in ("ENMS_NOTIFY_CONFIG", "ENMS_SMTP_HOST", "ENMS_WEBHOOK_URL"):
-            mp.delenv(variable, raising=False)
-        store = Store(url)
-        try:
-            other_plant.build_brewery(store, folder)
-            alerts.evaluate(store, *YEAR_2025, notifiers=[])
-            yield store
-        finally:
-            store.dispose()
+    """The brewery, its 2024 baselines trained and 2025's alerts evaluated
+    (``voice_plant``: its own database and settings folder)."""
+    def build(store, folder):
+        other_plant.build_brewery(store, folder)
+        alerts.evaluate(store, *YEAR_2025, notifiers=[])
+    with voice_plant(tmp_path_factory, "voice-brewery", build) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
@@ -151,22 +134,16 @@ def test_unknown_name_says_what_exists(assistant):
     no_demo_names(turn.text)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/names.py _score (line 315): the letter-level ratio of a one-word "
-    "name ('boiler' vs the alias 'the bottler': 76.9) is not held to the word "
-    "level's 80 floor, so it passes THRESHOLD 70 and the skill reports "
-    "Bottling-Line-3 without asking"))
 def test_a_name_like_an_alias_is_not_guessed(assistant):
+    """'boiler' is not the alias 'the bottler' (letters 76.9 % alike): not
+    Bottling-Line-3 without asking."""
     turn = say(assistant, "how did the boiler do in March")
     assert "Bottling-Line-3" not in turn.text.split(". I know ")[0], turn.text
     assert turn.text.startswith("I don't know the boiler. I know ")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "locale/en-us/intents/seu_report.intent has no bare 'how did {seu} do'; "
-    "free speech (skill_enms/free_speech.py) needs a known equipment, so an "
-    "unknown name without a period is 'not understood' instead of 'I don't know'"))
 def test_unknown_name_without_a_period_says_what_exists(assistant):
+    """An unknown name is said to be unknown, with or without a period."""
     turn = say(assistant, "how did the boiler do")
     assert turn.text.startswith("I don't know the boiler. I know ")
 
