@@ -60,8 +60,7 @@ class FreeSpeechMixin:
         """(intent, slots) for free speech; intent None when it is not ours."""
         cat = self._catalog()
         aliases = self._aliases()
-        equipment = {e: aliases.get(e, []) for e in sorted({e for e, _ in cat.seus})}
-        span = nm.find_span(utterance, equipment, **self._kw())
+        span = nm.find_span(utterance, self._equipment_candidates(), **self._kw())
         sources, _ = nm.find_mentions(utterance, {s: aliases.get(s, []) for s in cat.sources},
                                       **self._kw())
         drivers, _ = nm.find_mentions(utterance, cat.driver_candidates(aliases, self._num_lang),

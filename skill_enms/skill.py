@@ -42,6 +42,10 @@ SKILL_ID = "skill-enms.openvoiceos"
 CATALOG_TTL_S = 30.0
 REFERENCE_TTL_S = 600.0
 SIGNIFICANT_DIGITS = 3
+# Slots that hold an equipment's name, and how well a name must fit to be
+# taken from an utterance whose sentence had no slot for it (said in full).
+NAME_SLOTS = ("seu", "target")
+NAMED_IN_FULL = 95.0
 
 
 def resources_dir() -> str:
@@ -358,8 +362,13 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, FreeSpeechMi
         neither the intent's own words nor a period join it ('boiler' + 'one')."""
         value = (message.data.get(slot) or "").strip()
         utterance = message.data.get("utterance") or ""
-        if not value or message.data.get(FREE_SPEECH):
+        if message.data.get(FREE_SPEECH):
             return value
+        if not value:
+            # A sample sentence without the slot ("savings :0 :0") can still
+            # hold a name: one said in full is taken ("savings compressor
+            # one"), a partial word is not ("the main alerts").
+            return self._named_equipment(utterance) if slot in NAME_SLOTS else ""
         low = utterance.lower()
         pos = low.find(value.lower())
         if pos < 0:
@@ -372,6 +381,16 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, FreeSpeechMi
         fixed = self._intent_words(intent) | set(self._words("prepositions"))
         extra = [w for w in tail.split() if w.lower() not in fixed]
         return " ".join([value] + extra) if extra else value
+
+    def _equipment_candidates(self) -> dict[str, list[str]]:
+        """{equipment with an SEU: its aliases}, for finding names in free text."""
+        aliases = self._aliases()
+        return {e: aliases.get(e, []) for e in sorted({e for e, _ in self._catalog().seus})}
+
+    def _named_equipment(self, utterance: str) -> str:
+        span = nm.find_span(utterance, self._equipment_candidates(), threshold=NAMED_IN_FULL,
+                            **self._kw())
+        return span[0] if span else ""
 
     def _split_period(self, text: str):
         return sp.parse(text, self._values("periods"), self._reference_day(),
@@ -454,8 +473,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, FreeSpeechMi
         if isinstance(result, nm.NoMatch) and not result.reason:
             # A slot may hold more than the name ("the boiler's energy" of
             # "tell me about the boiler's energy model"): the name inside it.
-            span = nm.find_span(text, {e: aliases.get(e, []) for e in equipment_names},
-                                **self._kw())
+            span = nm.find_span(text, self._equipment_candidates(), **self._kw())
             if span and span[0] != text.strip().lower():
                 return self._resolve_seu(message, span[0], intent)
         if isinstance(result, nm.SeuMatch):

@@ -106,3 +106,11 @@ def test_free_speech_a_template_almost_took(assistant):
     # is about the right day, which has no data.
     assert "Hydraulic-Pump-1 electricity on November fourth, 2025" in turn.text, turn.text
     assert assistant.ask("bla bla bla").unmatched
+
+
+def test_a_name_said_in_full_where_the_sentence_had_no_slot(assistant):
+    """'savings compressor one' fits a sample sentence without a slot; the
+    name said in full is still the subject, not the whole plant."""
+    turn = assistant.ask("savings compressor one")
+    assert turn.as_dict()["intent"] == "savings"
+    assert turn.text.startswith("Compressor-1 electricity from January first"), turn.text
