@@ -116,8 +116,12 @@ def test_demo_twice_is_safe(tmp_path):
     first = json.loads(enms(tmp_path, "demo", "--json", expect=0).stdout)
     assert first["catalog"]["seu"] == 9
     assert os.path.exists(first["ground_truth"])
+    # The reporting period's alerts are raised (sent to nobody), so "any
+    # alerts" has answers; a second run updates them, never doubles them.
+    assert first["alerts"]["open"] > first["alerts"]["critical"] > 0
     second = json.loads(enms(tmp_path, "demo", "--json", expect=0).stdout)
     assert second["readings"] == first["readings"]
+    assert second["alerts"] == first["alerts"]
 
 
 def test_catalog_changes_at_run_time(gas_plant):

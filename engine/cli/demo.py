@@ -1,6 +1,9 @@
 """``enms demo``: build the demo factory and show what was built."""
-from .. import queries
+from datetime import date
+
+from .. import alerts, queries
 from ..demo import build_demo, existing_demo_seed, ground_truth_path, train_demo_baselines
+from ..demo_plant import REPORTING_PERIOD
 from . import output
 
 
@@ -19,6 +22,7 @@ def run_demo(store, args):
     summary = queries.summary(store)
     summary["ground_truth"] = str(ground_truth_path(store))
     summary["baselines"] = train_demo_baselines(store)
+    summary["alerts"] = _raise_alerts(store)
     if args.json:
         return summary
     output.console.print(note)
@@ -30,5 +34,19 @@ def run_demo(store, args):
                         "signif.": "yes" if b["significant"] else "no"}
                        for b in summary["baselines"]],
                       "baselines trained on 2024; Jan-Oct 2025 against them")
+    raised = summary["alerts"]
+    output.console.print(f"alerts of {raised['period']}: {raised['open']} open, "
+                         f"{raised['critical']} critical (enms alerts; the demo notifies nobody)")
     output.console.print("next: enms baseline show Boiler-1 --source natural_gas; "
                          "enms baseline expected HVAC-EU-North --source electricity --period 2025-10")
+
+
+def _raise_alerts(store) -> dict:
+    """The reporting period's alerts, as a plant's monthly evaluation raises
+    them (so "any alerts" has answers), sent to nobody. Evaluating again
+    updates them, never doubles them."""
+    first, last = (date.fromisoformat(REPORTING_PERIOD[k]) for k in ("start", "end"))
+    alerts.evaluate(store, first, last, notifiers=[])
+    found = alerts.list_alerts(store)
+    return {"period": f"{first:%b}-{last:%b %Y}", "open": len(found),
+            "critical": sum(a["severity"] == "critical" for a in found)}
