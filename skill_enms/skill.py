@@ -380,7 +380,11 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, FreeSpeechMi
         _, tail = self._split_period(tail)
         fixed = self._intent_words(intent) | set(self._words("prepositions"))
         extra = [w for w in tail.split() if w.lower() not in fixed]
-        return " ".join([value] + extra) if extra else value
+        value = " ".join([value] + extra) if extra else value
+        # "the plant", "the whole factory", "das Werk": everything, no one name.
+        whole = set(self._words("whole_plant")) | set(self._words("articles"))
+        return "" if slot == "target" and all(w.lower() in whole for w in value.split()) \
+            else value
 
     def _equipment_candidates(self) -> dict[str, list[str]]:
         """{equipment with an SEU: its aliases}, for finding names in free text."""

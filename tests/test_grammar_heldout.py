@@ -82,8 +82,9 @@ def test_german_held_out_utterances(german):
     assert scores["rejected"] >= 0.85, _report(result)
 
 
-def test_german_development_utterances(german):
-    result = evaluate(german, load_cases(DATA / "utterances_dev_de.tsv"))
+@pytest.mark.parametrize("name", ["utterances_dev_de.tsv", "utterances_dev2_de.tsv"])
+def test_german_development_utterances(german, name):
+    result = evaluate(german, load_cases(DATA / name))
     assert result["scores"]["intent"] >= 0.92, _report(result)
     assert result["scores"]["seu"] >= 0.95, _report(result)
 
@@ -114,3 +115,11 @@ def test_a_name_said_in_full_where_the_sentence_had_no_slot(assistant):
     turn = assistant.ask("savings compressor one")
     assert turn.as_dict()["intent"] == "savings"
     assert turn.text.startswith("Compressor-1 electricity from January first"), turn.text
+
+
+@pytest.mark.parametrize("utterance", ["how much did the plant save this year",
+                                       "how much did the whole factory save"])
+def test_the_whole_plant_is_no_equipment(assistant, utterance):
+    turn = assistant.ask(utterance)
+    assert turn.as_dict()["intent"] == "savings"
+    assert turn.text.startswith("From January first to"), turn.text
