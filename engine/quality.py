@@ -35,6 +35,7 @@ CONTEXT_BEFORE_S = max(CONTEXT_AFTER_S, LONGEST_READING_S)
 SHORT_GAP_S = 1800     # a gap this long makes a day unusable for a baseline (98 % rule)
 LONG_GAP_S = DAY_S
 ESTIMATE_MAX_INTERVALS = 3  # linear estimates only for gaps of up to 3 intervals
+READ_ROWS = 250_000  # readings read per query in a scan (bounds memory: meters per chunk)
 
 RULES = {
     "method": METHOD,
@@ -108,12 +109,15 @@ def _meter_targets(conn, names) -> list[dict]:
         for name in names:
             catalog.entry_row(conn, "meter", name)  # NotFound lists the known names
         query = query.where(s.meters.c.name.in_(list(names)))
-    out = []
+    out, tables = [], {}
     for row in conn.execute(query).mappings():
         meter = dict(row)
-        columns = catalog.source_columns(conn, meter["source_id"])
-        meter["energy_column"] = next(c["name"] for c in columns if c["kind"] == "energy")
-        meter["table"] = readings.table(meter["source"], [c["name"] for c in columns])
+        if meter["source_id"] not in tables:
+            columns = catalog.source_columns(conn, meter["source_id"])
+            tables[meter["source_id"]] = (
+                next(c["name"] for c in columns if c["kind"] == "energy"),
+                readings.table(meter["source"], [c["name"] for c in columns]))
+        meter["energy_column"], meter["table"] = tables[meter["source_id"]]
         out.append(meter)
     return out
 
@@ -138,33 +142,50 @@ def _site_timezone(conn) -> str:
     return tz
 
 
-def _fetch(conn, query) -> np.ndarray:
-    """Rows as a float array (NULL -> NaN); ts and durations are exact below 2^53."""
-    rows = [tuple(r) for r in conn.execute(query)]
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(query.selected_columns))
+def _read(conn, table: sa.Table, key: str, ids: list[int], lo: int, hi: int,
+          value_columns: list[str]) -> dict:
+    """The readings of ``ids`` in [lo, hi) as arrays sorted by key and time:
+    ``key``, ``ts``, ``duration_s`` (int64) and each of ``value_columns``
+    (float, NULL -> NaN), in one query.
+
+    The rows as the driver returns them (plain tuples, no Row objects: a
+    third of the time of a row-by-row read); ts and durations pass through
+    float64, exact below 2^53. Sorted here: PostgreSQL would sort the
+    partitions' rows beyond work_mem on disk, at twice the time of reading them.
+    """
+    c = table.c
+    result = conn.execute(sa.select(c[key], c.ts, c.duration_s, *[c[v] for v in value_columns])
+                          .where(c[key].in_(ids), c.ts >= lo, c.ts < hi))
+    rows = result.cursor.fetchall()
+    result.close()
+    data = np.array(rows, dtype=np.float64).reshape(len(rows), 3 + len(value_columns))
+    data = data[np.lexsort((data[:, 1], data[:, 0]))]
+    out = {name: data[:, i].astype(np.int64) for i, name in enumerate((key, "ts", "duration_s"))}
+    out.update({v: data[:, 3 + i] for i, v in enumerate(value_columns)})
+    return out
 
 
-def _meter_series(conn, meter: dict, lo: int, hi: int) -> dict:
-    t = meter["table"]
-    data = _fetch(conn, sa.select(t.c.ts, t.c.duration_s, t.c.counter_end,
-                                  t.c[meter["energy_column"]])
-                  .where(t.c.meter_id == meter["id"], t.c.ts >= lo, t.c.ts < hi)
-                  .order_by(t.c.ts))
-    return {"ts": data[:, 0].astype(np.int64) if len(data) else np.array([], dtype=np.int64),
-            "duration_s": data[:, 1].astype(np.int64) if len(data) else np.array([], dtype=np.int64),
-            "counter_end": data[:, 2] if len(data) else np.array([]),
-            "value": data[:, 3] if len(data) else np.array([])}
+def _series(data: dict, value_column: str, start: int = 0, stop: int | None = None,
+            counter: bool = False) -> dict:
+    """One entity's series from the arrays of ``_read`` (rows start..stop)."""
+    return {"ts": data["ts"][start:stop], "duration_s": data["duration_s"][start:stop],
+            "counter_end": data["counter_end"][start:stop] if counter else None,
+            "value": data[value_column][start:stop]}
+
+
+def _meter_series(conn, meters: list[dict], lo: int, hi: int) -> list[dict]:
+    """The readings of meters of one source over [lo, hi), in one query."""
+    energy = meters[0]["energy_column"]
+    ids = [m["id"] for m in meters]
+    data = _read(conn, meters[0]["table"], "meter_id", ids, lo, hi, ["counter_end", energy])
+    bounds = np.searchsorted(data["meter_id"], np.column_stack([ids, ids]), side="left")
+    bounds[:, 1] = np.searchsorted(data["meter_id"], ids, side="right")
+    return [_series(data, energy, a, b, counter=True) for a, b in bounds.tolist()]
 
 
 def _driver_series(conn, driver: dict, lo: int, hi: int) -> dict:
-    t = s.driver_readings
-    data = _fetch(conn, sa.select(t.c.ts, t.c.duration_s, t.c.value)
-                  .where(t.c.driver_id == driver["id"], t.c.ts >= lo, t.c.ts < hi)
-                  .order_by(t.c.ts))
-    empty = np.array([], dtype=np.int64)
-    return {"ts": data[:, 0].astype(np.int64) if len(data) else empty,
-            "duration_s": data[:, 1].astype(np.int64) if len(data) else empty,
-            "counter_end": None, "value": data[:, 2] if len(data) else np.array([])}
+    return _series(_read(conn, s.driver_readings, "driver_id", [driver["id"]], lo, hi,
+                         ["value"]), "value")
 
 
 # --- one series ---------------------------------------------------------------------
@@ -389,8 +410,7 @@ def scan(store, first: date, last: date, meters=None, drivers=None, *, now: floa
         meter_rows = _meter_targets(conn, meter_names) if meter_names != [] else []
         driver_rows = _driver_targets(conn, driver_names) if driver_names != [] else []
         driver_tz = _site_timezone(conn) if driver_rows else None
-        for meter in meter_rows:
-            results.append(_scan_meter(conn, meter, first, last, now))
+        results.extend(_scan_meters(conn, meter_rows, first, last, now))
         for driver in driver_rows:
             results.append(_scan_driver(conn, driver, driver_tz, first, last, now))
     results = [r for r in results if r is not None]
@@ -418,12 +438,30 @@ def _summary(results: list[dict]) -> dict:
             "lowest_score": min(scores) if scores else None}
 
 
-def _scan_meter(conn, meter: dict, first: date, last: date, now) -> dict | None:
-    last = _complete_days(meter["timezone"], last, now)
-    if last < first:
-        return None
-    days = _Days(meter["timezone"], first, last)
-    series = _meter_series(conn, meter, days.start - CONTEXT_BEFORE_S, days.stop + CONTEXT_AFTER_S)
+def _scan_meters(conn, meters: list[dict], first: date, last: date, now) -> list[dict | None]:
+    """Scan meters, in the order given, reading the meters of one source and
+    time zone in chunks of about READ_ROWS readings, one query per chunk."""
+    out = [None] * len(meters)
+    groups = {}
+    for i, meter in enumerate(meters):
+        groups.setdefault((meter["source_id"], meter["timezone"]), []).append(i)
+    for (_, tz), index in groups.items():
+        end = _complete_days(tz, last, now)
+        if end < first:
+            continue
+        days = _Days(tz, first, end)
+        lo, hi = days.start - CONTEXT_BEFORE_S, days.stop + CONTEXT_AFTER_S
+        while index:
+            chunk, rows = [], 0
+            while index and (not chunk or rows < READ_ROWS):
+                chunk.append(index.pop(0))
+                rows += (hi - lo) // (meters[chunk[-1]]["interval_s"] or 60)
+            for i, series in zip(chunk, _meter_series(conn, [meters[i] for i in chunk], lo, hi)):
+                out[i] = _scan_meter(meters[i], days, series)
+    return out
+
+
+def _scan_meter(meter: dict, days: _Days, series: dict) -> dict:
     findings = _Findings("meter", meter["name"], meter["unit"], days)
     # Rated power bounds the energy only where it is measured directly in kWh.
     direct = (meter["unit"] or "").strip().lower() == "kwh" and meter["rated_power_kw"]
@@ -487,21 +525,27 @@ def _entity(kind, entity_id, name, unit, days: _Days, findings: _Findings, resul
 
 
 def _write_log(store, results: list[dict]) -> None:
-    """Replace the log rows of the scanned days, all entities in one transaction."""
+    """Replace the log rows of the scanned days, all entities in one transaction:
+    one DELETE per kind and period for up to 500 entities, one executemany
+    of every new row."""
     log = s.data_quality_log
     scanned_at = datetime.now(timezone.utc)
+    periods = {}
+    for r in results:
+        periods.setdefault((r["kind"], r["first_day"], r["last_day"]), []).append(r["id"])
     with store.begin() as conn:
-        for r in results:
-            first, last = date.fromisoformat(r["first_day"]), date.fromisoformat(r["last_day"])
-            conn.execute(log.delete().where(log.c.kind == r["kind"], log.c.entity_id == r["id"],
-                                            log.c.day >= first, log.c.day <= last))
-            conn.execute(log.insert(), [
-                {"kind": r["kind"], "entity_id": r["id"], "day": date.fromisoformat(d["day"]),
-                 "score": d["score"], "completeness": d["completeness"],
-                 "covered_s": d["covered_s"], "day_s": d["day_s"], "flagged_s": d["flagged_s"],
-                 "expected_samples": d["expected_samples"],
-                 "received_samples": d["received_samples"], "findings": d["findings"],
-                 "method": METHOD, "scanned_at": scanned_at} for d in r["days"]])
+        for (kind, first, last), ids in periods.items():
+            for k in range(0, len(ids), 500):
+                conn.execute(log.delete().where(
+                    log.c.kind == kind, log.c.entity_id.in_(ids[k:k + 500]),
+                    log.c.day >= date.fromisoformat(first), log.c.day <= date.fromisoformat(last)))
+        conn.execute(log.insert(), [
+            {"kind": r["kind"], "entity_id": r["id"], "day": date.fromisoformat(d["day"]),
+             "score": d["score"], "completeness": d["completeness"],
+             "covered_s": d["covered_s"], "day_s": d["day_s"], "flagged_s": d["flagged_s"],
+             "expected_samples": d["expected_samples"],
+             "received_samples": d["received_samples"], "findings": d["findings"],
+             "method": METHOD, "scanned_at": scanned_at} for r in results for d in r["days"]])
 
 
 # --- reading the log ------------------------------------------------------------------
@@ -582,8 +626,8 @@ def estimate_gaps(store, meter: str, first: date, last: date,
         rows = _meter_targets(conn, [meter])
         target = rows[0]
         days = _Days(target["timezone"], first, last)
-        series = _meter_series(conn, target, days.start - CONTEXT_BEFORE_S,
-                               days.stop + CONTEXT_AFTER_S)
+        series = _meter_series(conn, [target], days.start - CONTEXT_BEFORE_S,
+                               days.stop + CONTEXT_AFTER_S)[0]
     nominal = dq.nominal_interval(series["duration_s"], target["interval_s"]) or 3600
     estimated, left = [], []
     for g0, g1 in dq.find_gaps(series["ts"], series["duration_s"], series["value"],
