@@ -726,9 +726,9 @@ def expected(store, equipment: str, source: str, first: date, last: date,
                         params={"seu": baseline["seu"], "first": first, "last": last,
                                 "interval": spec["interval"]})
     ols = _ols_from_dict(baseline["statistics"])
-    X = _design(frame, spec)
+    X = model_terms(frame, spec)
     prediction = regression.predict(ols, X, alpha=alpha)
-    static = baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
+    static = _static(baseline)
     add_total = static["add"] * frame.n
     total = prediction.total * static["scale"] + add_total
     lower = prediction.total_lower * static["scale"] + add_total
@@ -779,10 +779,51 @@ def expected_days(store, equipment: str, source: str, first: date, last: date,
                        energy_required=False)
     if frame.n == 0:
         return {}
-    prediction = regression.predict(_ols_from_dict(baseline["statistics"]), _design(frame, spec))
-    static = baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
-    return {day: float(p * static["scale"] + static["add"])
-            for day, p in zip(frame.starts, prediction.expected)}
+    return {day: float(e) for day, e in zip(frame.starts,
+                                            _predict_frame(baseline, frame)["expected"])}
+
+
+def predict(baseline: dict, drivers: dict, alpha: float = 0.05) -> dict:
+    """Expected energy of a stored baseline for one or more model intervals
+    given their driver values, with its (1 - alpha) prediction interval per
+    interval (``regression.predict``) and the baseline's static adjustment
+    applied, as ``expected`` gives for its rows.
+
+    Parameters
+    ----------
+    baseline : a stored version (``get``).
+    drivers : name -> value, or values of consecutive intervals, of each
+        driver of the model [driver unit per interval, by its roll-up rule;
+        degree days in Kd], and for a change-point model the interval's daily
+        mean temperature [C] under the name of its weather driver
+        (``spec['temperature_driver']``).
+    alpha : 1 - the interval's confidence [-].
+
+    Returns
+    -------
+    {"expected", "lower", "upper"}: arrays [native energy unit per interval],
+    one value per interval.
+    """
+    columns = {name: np.atleast_1d(np.asarray(v, dtype=float)) for name, v in drivers.items()}
+    n = max((len(c) for c in columns.values()), default=1)
+    weather = baseline["spec"].get("temperature_driver")
+    frame = Frame([None] * n, [None] * n, np.full(n, np.nan), columns,
+                  columns.get(weather, np.full(n, np.nan)), [], n)
+    return _predict_frame(baseline, frame, alpha)
+
+
+def _predict_frame(baseline: dict, frame: Frame, alpha: float = 0.05) -> dict:
+    """``predict`` of the rows of a frame."""
+    p = regression.predict(_ols_from_dict(baseline["statistics"]),
+                           model_terms(frame, baseline["spec"]), alpha=alpha)
+    static = _static(baseline)
+    return {key: np.array(getattr(p, key)) * static["scale"] + static["add"]
+            for key in ("expected", "lower", "upper")}
+
+
+def _static(baseline: dict) -> dict:
+    """The baseline's static adjustment: expected x scale + add per interval."""
+    return baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
 
 
 GROUPINGS = ("week", "month")
@@ -865,8 +906,16 @@ def _check_rollups_unchanged(spec: dict, now: dict) -> None:
                                 code="driver_changed", params={"name": d["name"]})
 
 
-def _design(frame: Frame, spec: dict) -> np.ndarray:
-    """The model's driver table for the frame, in the model's term order."""
+def model_terms(frame: Frame, spec: dict) -> np.ndarray:
+    """The value of each of the model's terms per row of the frame, in the
+    model's term order (``statistics['names']``): the ``X`` of
+    ``regression.predict``, without the intercept column. For a linear model
+    the drivers [driver unit per interval]; for a change-point model the
+    heating and cooling degree days [Kd] from its balance points and the
+    frame's daily mean temperature (``changepoint.model_design``), then the
+    other drivers.
+
+    spec: the baseline's stored spec (``get(...)["spec"]``)."""
     if spec["kind"] == "linear":
         return frame.matrix(spec["names"])
     extras = [n for n in spec["names"] if n not in (changepoint.HDD, changepoint.CDD)]

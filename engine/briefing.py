@@ -126,7 +126,7 @@ def next_shift_change(instant: datetime, tz: str, starts) -> datetime:
 def site_timezone(store, site: str | None = None) -> str:
     """The IANA time zone of the site (the only one unless named)."""
     with store.read() as conn:
-        return catalog._site_for(conn, site)["timezone"]
+        return catalog.site_row(conn, site)["timezone"]
 
 
 def site_seus(conn, site: str) -> list[dict]:
@@ -203,7 +203,7 @@ def baseline_stamps(conn, seus: list[dict]) -> dict:
     """meter id -> (energy sum, covered seconds, days) of its daily rollup, and its
     data-quality log rows and last scan, over the baseline periods: a correction
     or a new scan of baseline-period data changes it (two queries)."""
-    periods = [(_as_date(seu["period_start"]), _as_date(seu["period_end"]))
+    periods = [(as_date(seu["period_start"]), as_date(seu["period_end"]))
                for seu in seus if seu["baseline_id"] is not None]
     meter_ids = [m for seu in seus if seu["baseline_id"] is not None for m in seu["meters"]]
     if not periods or not meter_ids:
@@ -230,7 +230,7 @@ def _flagged_days(conn, seu: dict, first: date, last: date) -> list[int]:
     rows = conn.execute(sa.select(log.c.day, log.c.findings).where(
         log.c.kind == "meter", log.c.entity_id.in_(list(seu["meters"])),
         log.c.day >= first, log.c.day <= last)).all()
-    return sorted({day_number(_as_date(day)) for day, found in rows
+    return sorted({day_number(as_date(day)) for day, found in rows
                    if any(f["kind"] in baselines.DATA_QUALITY_EXCLUDES for f in found or [])})
 
 
@@ -247,7 +247,7 @@ def profile(conn, store, seu: dict, tables: dict, tz: str, stamps: dict) -> dict
     key = (store.url, seu["baseline_id"], tz, tuple((m, stamps.get(m)) for m in seu["meters"]))
     if key in _profiles:
         return _profiles[key]
-    first, last = _as_date(seu["period_start"]), _as_date(seu["period_end"])
+    first, last = as_date(seu["period_start"]), as_date(seu["period_end"])
     start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
     table, column = tables[seu["source_id"]]
     rows = rollups.hourly(conn, table, "meter_id", column, list(seu["meters"]), "sum", start, end)
@@ -363,7 +363,7 @@ def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp,
         row["missing"] = row["missing"] or "no active baseline"
         return row
     days = _local_days(tz, start, end)
-    if days[0] <= _as_date(seu["period_end"]):
+    if days[0] <= as_date(seu["period_end"]):
         row["missing"] = row["missing"] or "the shift is not after the baseline period"
         return row
     weekday_profile = profile(conn, store, seu, tables, tz, stamps)
@@ -389,7 +389,9 @@ def _seu_figures(conn, store, seu: dict, tables, tz, start, end, energy, stamp,
     return row
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A date, or the date that an ISO text (or a datetime) starts with: a
+    date column as either database returns it."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
@@ -441,7 +443,7 @@ def _quality(conn, first: date, last: date, start: int, end: int) -> dict:
     hi = datetime.fromtimestamp(end, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     findings, logged = {}, defaultdict(set)
     for kind, entity_id, day, found, _ in rows:
-        logged[(kind, entity_id)].add(_as_date(day))
+        logged[(kind, entity_id)].add(as_date(day))
         for f in found or []:
             if f["start"] < hi and f["end"] > lo:   # ISO UTC text sorts as time
                 findings.setdefault((kind, entity_id, f["kind"], f["start"]), {
@@ -485,7 +487,7 @@ def build(store, shift: str = "last", at=None, site: str | None = None,
     starts = parse_shift_starts(shift_starts)
     at = _aware(at)
     with store.read() as conn:
-        place = catalog._site_for(conn, site)   # the only site unless named
+        place = catalog.site_row(conn, site)   # the only site unless named
         tz = place["timezone"]
         if at.tzinfo is None:
             at = at.replace(tzinfo=ZoneInfo(tz))

@@ -73,7 +73,9 @@ def add_site(store, name: str, timezone: str, actor: str | None = None) -> dict:
     return {"name": name, "timezone": timezone}
 
 
-def _site_for(conn, name: str | None) -> dict:
+def site_row(conn, name: str | None) -> dict:
+    """The row of the site ``name``, or of the only site when no name is given
+    (an EnmsError when there is none or several)."""
     if name is not None:
         return entry_row(conn, "site", name)
     rows = conn.execute(sa.select(s.sites)).mappings().all()
@@ -179,13 +181,13 @@ def add_equipment(store, name: str, type: str = "", rated_power_kw: float | None
     """A piece of equipment; ``responsible``: the person (or role) answerable
     for its energy performance, named in the energy review."""
     with store.begin() as conn:
-        site_row = _site_for(conn, site)
+        place = site_row(conn, site)
         _insert(conn, "equipment", {
-            "name": name, "site_id": site_row["id"], "type": type, "description": description,
+            "name": name, "site_id": place["id"], "type": type, "description": description,
             "rated_power_kw": _positive(rated_power_kw, "rated power [kW]", allow_zero=False),
             # Only when given: databases before migration 0011 lack the column.
             **({"responsible": responsible} if responsible else {})},
-            actor, site=site_row["name"])
+            actor, site=place["name"])
     return get_entry(store, "equipment", name)
 
 

@@ -53,8 +53,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import degree_days
-from .regression import (Check, OLSResult, _units, doe_reasons, fit_ols, rank,
-                         require_complete)
+from .regression import (Check, OLSResult, doe_reasons, fit_ols, rank, require_complete,
+                         unit_labels)
 
 MODELS = ("2p", "3p_heating", "3p_cooling", "4p", "5p")
 TEMPERATURE = "outdoor_temp_c"
@@ -288,7 +288,7 @@ def _extras(extra, names, units, n):
         raise ValueError(f"extra driver names clash with the model's own terms: {', '.join(clash)}")
     for j, name in enumerate(names):
         require_complete(cols[:, j], name)
-    units = _units(units, len(names))
+    units = unit_labels(units, len(names))
     if len(units) != len(names):
         raise ValueError(f"{len(names)} extra drivers but {len(units)} units")
     return cols, names, units

@@ -83,7 +83,7 @@ def driver_relations(store, equipment: str, source: str, version: int | None = N
     frame = baselines.build_frame(store, equipment, source, baseline["period_start"],
                                   baseline["period_end"], spec["drivers"], spec["interval"],
                                   spec.get("temperature_driver"))
-    X = baselines._design(frame, spec)  # the model's own terms for these rows
+    X = baselines.model_terms(frame, spec)  # the model's own terms for these rows
     b0, b = stats["intercept"], np.array(stats["coefficients"], dtype=float)
     names, units = list(stats["names"]), list(stats["units"])
     means = X.mean(axis=0)

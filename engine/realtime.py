@@ -46,7 +46,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from . import (alerts, baselines, briefing, catalog, data_quality as dq, degree_days, diurnal,
-               readings, regression, rollups, schema as s)
+               readings, rollups, schema as s)
 from .localtime import (day_bounds, day_from_number, day_number, local_offsets, offset_segments,
                         utc_iso)
 from .periods import label
@@ -263,25 +263,15 @@ def expected_so_far(predict, specs: list[dict], weather: str | None, hours: int,
             "driver_errors": errors, "half_width_parts": parts, "reference_days": len(near)}
 
 
-def today_expected(baseline: dict, day, drivers: dict, share_so_far: float,
+def today_expected(baseline: dict, drivers: dict, share_so_far: float,
                    alpha: float = 0.05) -> tuple[float, float, float]:
     """(expected, lower, upper) [native unit] of today up to now: the baseline's
     prediction of the whole day from ``drivers`` (its daily driver values, with
     the temperature's mean under its weather driver's name) with its (1 - alpha)
     prediction interval, each times ``share_so_far`` (ISO 50006 normalisation,
     as the briefing's shifts)."""
-    spec = baseline["spec"]
-    weather = spec.get("temperature_driver")
-    frame = baselines.Frame([day], [day], np.array([np.nan]),
-                            {n: np.array([v]) for n, v in drivers.items()},
-                            np.array([drivers.get(weather, np.nan)]), [], 1)
-    ols = baselines._ols_from_dict(baseline["statistics"])
-    p = regression.predict(ols, baselines._design(frame, spec), alpha=alpha)
-    static = baseline["static_adjustment"] or {"add": 0.0, "scale": 1.0}
-    day_values = [float(v[0]) * static["scale"] + static["add"]
-                  for v in (p.expected, p.lower, p.upper)]
-    expected, lower, upper = (v * share_so_far for v in day_values)
-    return expected, lower, upper
+    day = baselines.predict(baseline, drivers, alpha)  # one row: the whole day
+    return tuple(float(day[k][0]) * share_so_far for k in ("expected", "lower", "upper"))
 
 
 # --- the monitor ----------------------------------------------------------------------------
@@ -469,7 +459,7 @@ class Monitor:
             seus = [x for x in briefing.site_seus(conn, site)
                     if x["meters"] and x["baseline_id"] is not None
                     and (x["id"], day) not in self.deviated
-                    and briefing._as_date(x["period_end"]) < day]
+                    and briefing.as_date(x["period_end"]) < day]
             if not seus:
                 return []
             tables = briefing.energy_tables(conn, {x["source_id"] for x in seus})
@@ -501,7 +491,7 @@ class Monitor:
                 continue
             weather = spec.get("temperature_driver")
             reference = self._reference(store, seu, tz, tables, stamps, spec, measured)
-            found = expected_so_far(_day_predictor(baseline, day, self.alpha), spec["drivers"],
+            found = expected_so_far(_day_predictor(baseline, self.alpha), spec["drivers"],
                                     weather, clock_hours, so_far, reference, day_number(day),
                                     self.alpha)
             if found is None:
@@ -518,7 +508,7 @@ class Monitor:
         """The baseline period's days by local clock hour (``diurnal.day_matrix``):
         the SEU's energy (its meters summed) and the measured drivers its model
         reads, memoised (the energy keyed by the meters' rollup stamps)."""
-        first, last = (briefing._as_date(seu[k]) for k in ("period_start", "period_end"))
+        first, last = (briefing.as_date(seu[k]) for k in ("period_start", "period_end"))
         start, end = day_bounds(tz, first)[0], day_bounds(tz, last)[1]
         means, sums = measured_names(spec["drivers"], spec.get("temperature_driver"))
         wanted = [(i, name, "mean" if name in means else "sum") for i, name, _ in measured
@@ -615,16 +605,16 @@ class Monitor:
         return result["new"]
 
 
-def _day_predictor(baseline: dict, day, alpha: float):
+def _day_predictor(baseline: dict, alpha: float):
     """measured drivers' day values -> (expected [native unit], half-width of the
-    (1 - alpha) prediction interval) of ``day`` by the baseline (``today_expected``
+    (1 - alpha) prediction interval) of a day by the baseline (``today_expected``
     of the whole day)."""
     spec = baseline["spec"]
 
     def predict(values: dict) -> tuple[float, float]:
         expected, _, upper = today_expected(
-            baseline, day, model_drivers(spec["drivers"], spec.get("temperature_driver"),
-                                         values), 1.0, alpha)
+            baseline, model_drivers(spec["drivers"], spec.get("temperature_driver"), values),
+            1.0, alpha)
         return expected, upper - expected
     return predict
 

@@ -522,7 +522,7 @@ def _gram(X, y, names, units) -> _Gram:
         raise ValueError("a baseline needs at least one driver")
     if len(set(names)) != len(names):
         raise ValueError(f"driver names repeat: {', '.join(names)}")
-    units = _units(units, len(names))
+    units = unit_labels(units, len(names))
     if len(units) != len(names):
         raise ValueError(f"{len(names)} drivers but {len(units)} units")
     Z = np.vstack([X.T, y])                 # one row per column: fast row reductions
@@ -550,8 +550,8 @@ def _t_quantile(df: int, probability: float) -> float:
     return float(special.stdtrit(df, probability))
 
 
-def _units(units, count: int) -> tuple[str, ...]:
-    """Unit labels, '' where none is given."""
+def unit_labels(units, count: int) -> tuple[str, ...]:
+    """The ``count`` terms' unit labels, '' where none is given (units None: all '')."""
     return ("",) * count if units is None else tuple("" if u is None else str(u) for u in units)
 
 
