@@ -211,9 +211,9 @@ def _meter_series(conn, meters: list[dict], lo: int, hi: int) -> list[dict]:
     energy = meters[0]["energy_column"]
     ids = [m["id"] for m in meters]
     data = _read(conn, meters[0]["table"], "meter_id", ids, lo, hi, ["counter_end", energy])
-    bounds = np.searchsorted(data["meter_id"], np.column_stack([ids, ids]), side="left")
-    bounds[:, 1] = np.searchsorted(data["meter_id"], ids, side="right")
-    return [_series(data, energy, a, b, counter=True) for a, b in bounds.tolist()]
+    starts = np.searchsorted(data["meter_id"], ids, side="left").tolist()
+    stops = np.searchsorted(data["meter_id"], ids, side="right").tolist()
+    return [_series(data, energy, a, b, counter=True) for a, b in zip(starts, stops)]
 
 
 def _driver_series(conn, driver: dict, lo: int, hi: int) -> dict:
