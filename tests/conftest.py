@@ -204,6 +204,15 @@ def voice_demo(tmp_path_factory, name: str):
     return voice_plant(tmp_path_factory, name, build)
 
 
+def running_assistant(lang: str = "en-us"):
+    """An in-process OVOS core with the skill, for a module-scoped fixture
+    (``yield from running_assistant()``), stopped at the module's end."""
+    from engine.cli.chat import Assistant
+    helper = Assistant(lang=lang)
+    yield helper
+    helper.close()
+
+
 def say(assistant, utterance: str):
     """The assistant's turn for an utterance it must understand."""
     turn = assistant.ask(utterance)

@@ -17,10 +17,10 @@ import pytest
 
 pytest.importorskip("ovoscope")
 
-from conftest import voice_demo  # noqa: E402
+from conftest import running_assistant, voice_demo  # noqa: E402
 from engine import alerts  # noqa: E402
-from engine.cli.chat import Assistant, SKILL_ID  # noqa: E402
-from grammar_eval import DATA, REFERENCE_DATE, evaluate, load_cases  # noqa: E402
+from engine.cli.chat import SKILL_ID  # noqa: E402
+from grammar_eval import DATA, REFERENCE_DATE, evaluate, language, load_cases  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,10 @@ def demo(tmp_path_factory):
 
 
 def _assistant(lang):
-    helper = Assistant(lang=lang)
-    settings = helper.croft.plugin_skills[SKILL_ID].instance.settings
-    settings["reference_date"] = REFERENCE_DATE    # in the module's own settings file
-    yield helper
-    helper.close()
+    for helper in running_assistant(lang):
+        # The cases count relative periods from this day (the module's own settings file).
+        helper.croft.plugin_skills[SKILL_ID].instance.settings["reference_date"] = REFERENCE_DATE
+        yield helper
 
 
 @pytest.fixture(scope="module")
@@ -53,40 +52,26 @@ def _report(result) -> str:
                      for case, problem, _ in result["misses"])
 
 
-def test_held_out_utterances(assistant):
-    result = evaluate(assistant, load_cases(DATA / "utterances_heldout_en.tsv"))
-    scores = result["scores"]
-    assert result["counts"]["intent"][1] >= 150
-    assert scores["intent"] >= 0.90, _report(result)
-    assert scores["seu"] >= 0.95, _report(result)
-    assert scores["period"] >= 0.85, _report(result)
-    assert scores["rejected"] >= 0.80, _report(result)
+# Each set with the lowest score it may have: intent, equipment, period,
+# off-topic refused (measured: docs/voice.md, "Free speech").
+SETS = [
+    ("utterances_heldout_en.tsv", (0.90, 0.95, 0.85, 0.80)),
+    ("utterances_dev_en.tsv", (0.95, 0.97, 0.75, 0.90)),
+    ("utterances_dev2_en.tsv", (0.95, 0.97, 0.75, 0.90)),
+    ("utterances_heldout_de.tsv", (0.83, 0.95, 0.85, 0.85)),
+    ("utterances_dev_de.tsv", (0.92, 0.95, 0.70, 0.90)),
+    ("utterances_dev2_de.tsv", (0.92, 0.95, 0.70, 0.90)),
+]
 
 
-@pytest.mark.parametrize("name", ["utterances_dev_en.tsv", "utterances_dev2_en.tsv"])
-def test_development_utterances(assistant, name):
-    result = evaluate(assistant, load_cases(DATA / name))
-    scores = result["scores"]
-    assert scores["intent"] >= 0.95, _report(result)
-    assert scores["seu"] >= 0.97, _report(result)
-    assert scores["period"] >= 0.75, _report(result)
-    assert scores["rejected"] >= 0.90, _report(result)
-
-
-def test_german_held_out_utterances(german):
-    result = evaluate(german, load_cases(DATA / "utterances_heldout_de.tsv"))
-    scores = result["scores"]
-    assert result["counts"]["intent"][1] >= 100
-    assert scores["intent"] >= 0.83, _report(result)
-    assert scores["seu"] >= 0.95, _report(result)
-    assert scores["rejected"] >= 0.85, _report(result)
-
-
-@pytest.mark.parametrize("name", ["utterances_dev_de.tsv", "utterances_dev2_de.tsv"])
-def test_german_development_utterances(german, name):
-    result = evaluate(german, load_cases(DATA / name))
-    assert result["scores"]["intent"] >= 0.92, _report(result)
-    assert result["scores"]["seu"] >= 0.95, _report(result)
+@pytest.mark.parametrize("name, floors", SETS)
+def test_utterances_nobody_tuned_the_grammar_for(request, name, floors):
+    talker = request.getfixturevalue("german" if language(name) == "de-de" else "assistant")
+    cases = load_cases(DATA / name)
+    assert len(cases) >= 100
+    result = evaluate(talker, cases)
+    for score, floor in zip(("intent", "seu", "period", "rejected"), floors):
+        assert result["scores"][score] >= floor, f"{score}:\n{_report(result)}"
 
 
 def test_the_one_of_an_equipment_name_is_no_alert_number(assistant):

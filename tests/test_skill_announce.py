@@ -18,9 +18,9 @@ from num2words import num2words
 
 pytest.importorskip("ovoscope")
 
-from conftest import pct_words, voice_demo  # noqa: E402
+from conftest import pct_words, running_assistant, voice_demo  # noqa: E402
 from engine import alerts, briefing, catalog, reports, schema  # noqa: E402
-from engine.cli.chat import Assistant, SKILL_ID  # noqa: E402
+from engine.cli.chat import SKILL_ID  # noqa: E402
 from skill_enms.announcements import ANNOUNCE_EVENT, is_quiet, quiet_window  # noqa: E402
 
 OCTOBER = (date(2025, 10, 1), date(2025, 10, 31))
@@ -37,9 +37,7 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assistant(demo):
-    helper = Assistant()
-    yield helper
-    helper.close()
+    yield from running_assistant()
 
 
 class Device:

@@ -21,9 +21,9 @@ from num2words import num2words
 
 pytest.importorskip("ovoscope")
 
-from conftest import pct_words, say, voice_demo  # noqa: E402
+from conftest import pct_words, running_assistant, say, voice_demo  # noqa: E402
 from engine import briefing, quality, reports  # noqa: E402
-from engine.cli.chat import Assistant, SKILL_ID  # noqa: E402
+from engine.cli.chat import SKILL_ID  # noqa: E402
 from skill_enms import roles  # noqa: E402
 from skill_enms.monitoring import active_alarm  # noqa: E402
 
@@ -44,9 +44,7 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assistant(demo):
-    helper = Assistant()
-    yield helper
-    helper.close()
+    yield from running_assistant()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from num2words import num2words
 pytest.importorskip("ovoscope")
 
 import other_plant  # noqa: E402
-from conftest import pct_words, say, voice_plant  # noqa: E402
+from conftest import pct_words, running_assistant, say, voice_plant  # noqa: E402
 from engine import alerts, baselines, quality, reports, savings  # noqa: E402
 from skill_enms.monitoring import active_alarm  # noqa: E402
 
@@ -67,18 +67,12 @@ def brewery(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assistant(brewery):
-    from engine.cli.chat import Assistant
-    helper = Assistant()
-    yield helper
-    helper.close()
+    yield from running_assistant()
 
 
 @pytest.fixture(scope="module")
 def german(brewery, assistant):
-    from engine.cli.chat import Assistant
-    helper = Assistant(lang="de-de")
-    yield helper
-    helper.close()
+    yield from running_assistant("de-de")
 
 
 def test_skill_settings_are_this_modules_own(assistant, brewery):
