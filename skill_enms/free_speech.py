@@ -82,18 +82,23 @@ class FreeSpeechMixin:
         return intent, slots
 
     def can_answer(self, message) -> bool:
-        utterances = message.data.get("utterances") or [""]
+        utterance = (message.data.get("utterances") or [""])[0]
         try:
-            return self._understand(utterances[0])[0] is not None
+            understood = self._understand(utterance)
         except Exception:  # noqa: BLE001 - e.g. no database: leave it to others
             self.log.exception("free speech")
             return False
+        # OVOS asks this first and then runs the handler on the same utterance.
+        self._understood = (utterance, understood)
+        return understood[0] is not None
 
     @fallback_handler(priority=FALLBACK_PRIORITY)
     def handle_free_speech(self, message) -> bool:
         utterance = (message.data.get("utterances") or [""])[0]
+        asked, self._understood = self._understood, None
         try:
-            intent, slots = self._understand(utterance)
+            intent, slots = asked[1] if asked and asked[0] == utterance else \
+                self._understand(utterance)
         except Exception:  # noqa: BLE001
             self.log.exception("free speech")
             return False

@@ -81,6 +81,7 @@ class EnmsSkill(AccountsMixin, MonitoringMixin, AnnouncementsMixin, FreeSpeechMi
         self._lock = threading.Lock()
         self._announced = None      # (database url, newest alert handled): announcements.py
         self._announce_lock = threading.Lock()
+        self._understood = None     # (utterance, its intent and slots): free_speech.py
         try:
             from ovos_config import Configuration
             from ovos_utils.lang import standardize_lang_tag
