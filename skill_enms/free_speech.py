@@ -27,9 +27,6 @@ FREE_SPEECH = "enms_free_speech"
 FREE_SPEECH_MESSAGE = "enms.free_speech.intent"
 SEU_SLOT_INTENTS = ("seu_report", "cusum_status", "train_baseline", "explain_baseline",
                     "list_drivers")
-CUE_LISTS = ("acknowledge", "alert_word", "alerts", "train", "model_word", "cusum",
-             "data_quality", "savings", "list_seus", "list_verbs", "list_drivers", "explain",
-             "briefing", "seu_report", "help", "domain")
 
 
 class FreeSpeechMixin:
@@ -45,7 +42,7 @@ class FreeSpeechMixin:
         key = (self.lang, "cues")
         if key not in self._value_cache:
             found = {}
-            for name in CUE_LISTS:
+            for name in kw.CUE_LISTS:
                 for kind in ("cue", "weak"):
                     try:
                         words = self.voc_list(f"{kind}.{name}")

@@ -71,6 +71,10 @@ RULES = (
     Rule("list_seus", "list_seus", needs=("list_verbs",), without=(SEU,)),
     Rule("seu_report", "seu_report", needs=(SEU,)),
 )
+# Every word list the rules read: their cues, what they need, and the domain.
+CUE_LISTS = tuple(sorted({r.cue for r in RULES} | {"domain"} |
+                         {n for r in RULES for n in r.needs + r.needs_any + r.without
+                          if n not in CONTEXT}))
 # Nothing else fits, but these are said: a report.
 DEFAULT = ("seu_report", (SEU, PERIOD))
 

@@ -142,7 +142,7 @@ def _period(code: str | None, year: int | None, ref: date) -> Period | None:
         if year is None:
             return None
         return Period(date(year, 1, 1), date(year, 12, 31), "year")
-    if code.startswith("m") and code[1:].isdigit():
+    if _is_month(code):
         month = int(code[1:])
         if year is None:
             year = ref.year if month <= ref.month else ref.year - 1
